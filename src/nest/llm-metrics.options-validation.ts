@@ -1,0 +1,71 @@
+import { assertMetricPrefix } from '../core/metric-definitions.js';
+import type { LlmMetricsModuleExtras, LlmMetricsModuleOptions } from './llm-metrics.options.js';
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') {
+    return 'a function';
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function invalid(option: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`nestjs-llm-metrics: option "${option}" must be ${expected}, got ${describe(value)}`);
+}
+
+/**
+ * Checks the module options at start-up, so that a bad one fails fast with
+ * an error naming the option and its value rather than at the first request.
+ */
+export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
+  if (options.prefix !== undefined) {
+    try {
+      assertMetricPrefix(options.prefix);
+    } catch {
+      throw invalid('prefix', 'a metric name prefix matching /^[a-zA-Z_:][a-zA-Z0-9_:]*$/', options.prefix);
+    }
+  }
+  const { maxModels, models } = options;
+  if (maxModels !== undefined && !(Number.isSafeInteger(maxModels) && maxModels >= 1)) {
+    throw invalid('maxModels', 'a positive integer', maxModels);
+  }
+  if (
+    models !== undefined &&
+    typeof models !== 'function' &&
+    !(Array.isArray(models) && models.every((model) => typeof model === 'string'))
+  ) {
+    throw invalid('models', 'an array of model names or a function (model) => boolean', models);
+  }
+  for (const option of ['modelFrom', 'streamFrom'] as const) {
+    if (options[option] !== undefined && typeof options[option] !== 'function') {
+      throw invalid(option, 'a function (request) => value', options[option]);
+    }
+  }
+  const { registry } = options;
+  if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
+    throw invalid('registry', "a prom-client Registry", registry);
+  }
+  const { defaultLabels } = options;
+  if (
+    defaultLabels !== undefined &&
+    (defaultLabels === null ||
+      typeof defaultLabels !== 'object' ||
+      Object.values(defaultLabels).some((value) => typeof value !== 'string'))
+  ) {
+    throw invalid('defaultLabels', 'an object of string label values', defaultLabels);
+  }
+}
+
+/** Checks the options that shape the module definition (`path`, `controller`). */
+export function validateModuleExtras(extras: LlmMetricsModuleExtras): void {
+  const { path, controller } = extras;
+  if (path !== undefined && (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path))) {
+    throw invalid('path', 'a route path starting with "/"', path);
+  }
+  if (controller !== undefined && typeof controller !== 'boolean') {
+    throw invalid('controller', 'a boolean', controller);
+  }
+}

@@ -1,0 +1,52 @@
+import { Logger } from '@nestjs/common';
+import { Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client';
+import { LlmMetricsService } from '../core/llm-metrics.service.js';
+import type { LlmMetricsModuleOptions } from './llm-metrics.options.js';
+import { validateModuleOptions } from './llm-metrics.options-validation.js';
+
+/** What one module instance set up, and how to take it down again. */
+export interface LlmMetricsSetup {
+  readonly service: LlmMetricsService;
+  readonly registry: Registry<RegistryContentType>;
+  /** Removes from the registry what the module added, so an app can be created again in the same process. */
+  release(): void;
+}
+
+/** Validates the options, creates the service and registers everything into the registry. */
+export function setUpLlmMetrics(options: LlmMetricsModuleOptions): LlmMetricsSetup {
+  validateModuleOptions(options);
+  const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
+  const service = new LlmMetricsService(options.prefix, { models: options.models, maxModels: options.maxModels });
+  const logger = new Logger('LlmMetrics');
+  service.modelLabels.onCapReached((maxModels) =>
+    logger.warn(
+      `${maxModels} distinct model names reached (maxModels): further models are recorded as "unknown_model". ` +
+        'Set the `models` allow-list or raise `maxModels` if this is expected.',
+    ),
+  );
+  service.register(registry);
+  if (options.defaultLabels) {
+    registry.setDefaultLabels(options.defaultLabels);
+  }
+  const defaultMetricNames: string[] = [];
+  if (options.defaultMetrics) {
+    const before = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
+    const config = options.defaultMetrics === true ? {} : options.defaultMetrics;
+    collectDefaultMetrics({ ...config, register: registry });
+    for (const metric of registry.getMetricsAsArray()) {
+      if (!before.has(metric.name)) {
+        defaultMetricNames.push(metric.name);
+      }
+    }
+  }
+  return {
+    service,
+    registry,
+    release() {
+      service.unregister(registry);
+      for (const name of defaultMetricNames) {
+        registry.removeSingleMetric(name);
+      }
+    },
+  };
+}

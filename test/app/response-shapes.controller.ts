@@ -1,0 +1,191 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpException,
+  type MessageEvent,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  RequestMethod,
+  Res,
+  Sse,
+  StreamableFile,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Observable, interval, map, of, take } from 'rxjs';
+import { Endpoint, TrackLlm } from '../../src/index.js';
+
+/** What the fixture routes read from the body besides `model` and `stream`. */
+export interface ShapeRequest {
+  model?: unknown;
+  stream?: unknown;
+  /** Number of chunks a streaming route sends. */
+  chunks?: number;
+  /** Delay before each chunk, in ms. */
+  delayMs?: number;
+  /** A streaming route fails after this many chunks. */
+  failAfter?: number;
+}
+
+function sseLine(index: number): string {
+  return `data: ${JSON.stringify({ choices: [{ delta: { content: `t${index}` } }] })}\n\n`;
+}
+
+async function* sseLines(request: ShapeRequest): AsyncGenerator<string> {
+  const chunks = request.chunks ?? 3;
+  for (let i = 0; i < chunks; i++) {
+    if (request.failAfter !== undefined && i >= request.failAfter) {
+      throw new Error('engine failed mid-stream');
+    }
+    await sleep(request.delayMs ?? 0);
+    yield sseLine(i);
+  }
+  yield 'data: [DONE]\n\n';
+}
+
+/** Every response shape a tracked route can have, one route each. */
+@Controller('shapes')
+export class ResponseShapesController {
+  @Post('value')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.Completions)
+  value(@Body() body: ShapeRequest) {
+    return { model: body.model, text: 'hello' };
+  }
+
+  @Post('promise')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.Completions)
+  async promise(@Body() body: ShapeRequest) {
+    await sleep(body.delayMs ?? 1);
+    return { model: body.model, text: 'hello' };
+  }
+
+  @Post('observable')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  observable(@Body() body: ShapeRequest): Observable<unknown> {
+    return body.delayMs ? interval(body.delayMs).pipe(take(1), map(() => ({ text: 'late' }))) : of({ text: 'hello' });
+  }
+
+  @Post('status/:code')
+  @TrackLlm(Endpoint.ChatCompletions)
+  async status(@Param('code', ParseIntPipe) code: number): Promise<never> {
+    await sleep(1);
+    throw new HttpException({ error: { message: `failing with ${code}` } }, code);
+  }
+
+  @Post('crash')
+  @TrackLlm(Endpoint.ChatCompletions)
+  crash(): never {
+    throw new Error('handler crashed');
+  }
+
+  @Post('observable-error')
+  @TrackLlm(Endpoint.ChatCompletions)
+  observableError(): Observable<never> {
+    return new Observable((subscriber) => subscriber.error(new HttpException('overloaded', 429)));
+  }
+
+  @Post('readable')
+  @TrackLlm(Endpoint.Completions)
+  readable(@Body() body: ShapeRequest): Readable {
+    return Readable.from(sseLines(body));
+  }
+
+  @Post('streamable-file')
+  @TrackLlm(Endpoint.Completions)
+  streamableFile(@Body() body: ShapeRequest): StreamableFile {
+    return new StreamableFile(Readable.from(sseLines(body)), { type: 'text/event-stream' });
+  }
+
+  @Post('async-generator')
+  @TrackLlm(Endpoint.Completions)
+  asyncGenerator(@Body() body: ShapeRequest): AsyncGenerator<string> {
+    return sseLines(body);
+  }
+
+  @Sse('sse')
+  @TrackLlm(Endpoint.ChatCompletions)
+  sseGet(@Query('chunks') chunks = '3', @Query('delayMs') delayMs = '0'): Observable<MessageEvent> {
+    return interval(Number(delayMs)).pipe(
+      take(Number(chunks)),
+      map((i) => ({ data: { choices: [{ delta: { content: `t${i}` } }] } })),
+    );
+  }
+
+  @Sse('sse-post', { method: RequestMethod.POST })
+  @TrackLlm(Endpoint.ChatCompletions)
+  ssePost(@Body() body: ShapeRequest): Observable<MessageEvent> {
+    return new Observable<MessageEvent>((subscriber) => {
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (body.failAfter !== undefined && sent >= body.failAfter) {
+          subscriber.error(new Error('engine failed mid-stream'));
+          return;
+        }
+        if (sent >= (body.chunks ?? 3)) {
+          subscriber.next({ data: '[DONE]' });
+          subscriber.complete();
+          return;
+        }
+        subscriber.next({ data: { choices: [{ delta: { content: `t${sent++}` } }] } });
+      }, body.delayMs ?? 1);
+      return () => clearInterval(timer);
+    });
+  }
+
+  /** The OpenAI style: one POST route answering JSON or SSE written by hand. */
+  @Post('res')
+  @TrackLlm(Endpoint.ChatCompletions)
+  async handWritten(@Body() body: ShapeRequest, @Res() res: Response): Promise<void> {
+    if (body.stream !== true) {
+      res.status(200).json({ text: 'hello' });
+      return;
+    }
+    res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.flushHeaders();
+    let closed = false;
+    res.on('close', () => (closed = true));
+    for await (const line of sseLines(body)) {
+      if (closed) {
+        return;
+      }
+      res.write(line);
+    }
+    res.end();
+  }
+
+  /** `@Res()` answering an error status itself. */
+  @Post('res-status/:code')
+  @TrackLlm(Endpoint.ChatCompletions)
+  handWrittenStatus(@Param('code', ParseIntPipe) code: number, @Res() res: Response): void {
+    res.status(code).json({ error: { message: `answered ${code}` } });
+  }
+
+  /** `@Res()` that returns before it writes: the response, not the handler, ends the request. */
+  @Post('res-detached')
+  @TrackLlm(Endpoint.ChatCompletions)
+  handWrittenDetached(@Body() body: ShapeRequest, @Res() res: Response): void {
+    setTimeout(() => res.status(200).json({ text: 'later' }), body.delayMs ?? 50);
+  }
+
+  /** `@Res({ passthrough: true })`: Nest still sends the returned value. */
+  @Post('res-passthrough')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.Completions)
+  passthrough(@Res({ passthrough: true }) res: Response) {
+    res.setHeader('x-passthrough', 'yes');
+    return { text: 'hello' };
+  }
+
+  @Get('untracked')
+  untracked() {
+    return { ok: true };
+  }
+}

@@ -1,0 +1,70 @@
+/** One sample line of a Prometheus text exposition. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/;
+
+function unescapeLabelValue(raw: string): string {
+  return raw.replace(/\\(.)/g, (_, char: string) => (char === 'n' ? '\n' : char));
+}
+
+function parseLabels(raw: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (!raw) {
+    return labels;
+  }
+  const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
+  let match: RegExpExecArray | null;
+  while ((match = pair.exec(raw)) !== null) {
+    labels[match[1]] = unescapeLabelValue(match[2]);
+  }
+  if (pair.lastIndex !== raw.length && pair.lastIndex !== 0) {
+    throw new Error(`unparsed labels: ${raw}`);
+  }
+  return labels;
+}
+
+/** Parses the sample lines of a text exposition (comments and blank lines skipped). */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) {
+      continue;
+    }
+    const match = SAMPLE_LINE.exec(line);
+    if (!match) {
+      throw new Error(`not a sample line: ${line}`);
+    }
+    samples.push({ name: match[1], labels: parseLabels(match[2]), value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The samples named `name` whose labels include all of `labels`. */
+export function samplesOf(text: string, name: string, labels: Record<string, string> = {}): Sample[] {
+  return parseExposition(text).filter(
+    (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  );
+}
+
+/** The value of the one sample named `name` with exactly these labels (besides `le`), or 0 if there is none. */
+export function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
+  const matches = parseExposition(text).filter(
+    (sample) =>
+      sample.name === name &&
+      Object.keys(sample.labels).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  );
+  if (matches.length > 1) {
+    throw new Error(`${matches.length} samples of ${name} match ${JSON.stringify(labels)}`);
+  }
+  return matches[0]?.value ?? 0;
+}
+
+/** Sum of the values of the samples named `name` whose labels include `labels`. */
+export function sumOf(text: string, name: string, labels: Record<string, string> = {}): number {
+  return samplesOf(text, name, labels).reduce((sum, sample) => sum + sample.value, 0);
+}

@@ -1,0 +1,100 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A Nest app listening on 127.0.0.1 at an ephemeral port. */
+export interface RunningApp {
+  app: INestApplication;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Compiles `module` into an app and listens on loopback. */
+export async function startApp(module: Type<unknown> | ReturnType<typeof Object>): Promise<RunningApp> {
+  const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** GETs the metrics route and returns its text. */
+export async function scrape(baseUrl: string, path = '/metrics'): Promise<string> {
+  const response = await fetch(`${baseUrl}${path}`);
+  if (response.status !== 200) {
+    throw new Error(`scrape ${path}: ${response.status} ${await response.text()}`);
+  }
+  return response.text();
+}
+
+/** POSTs JSON and returns status and body text. */
+export async function postJson(baseUrl: string, path: string, body: unknown): Promise<{ status: number; text: string; contentType: string | null }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, text: await response.text(), contentType: response.headers.get('content-type') };
+}
+
+/**
+ * Sends a request, reads the response until `chunks` body chunks arrived
+ * (or until `afterMs` passed since it was sent), then destroys the socket: a client that goes away
+ * mid-stream. Resolves with what was received.
+ */
+export function abandonAfter(
+  baseUrl: string,
+  path: string,
+  options: { method?: string; body?: unknown; chunks?: number; afterMs?: number },
+): Promise<string> {
+  const url = new URL(path, baseUrl);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    let received = '';
+    let count = 0;
+    const req = httpRequest(
+      url,
+      {
+        method: options.method ?? 'POST',
+        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+      },
+      (res) => {
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.toString();
+          count += 1;
+          if (options.chunks !== undefined && count >= options.chunks) {
+            abandon();
+          }
+        });
+        res.on('end', () => resolve(received));
+      },
+    );
+    const abandon = () => {
+      req.destroy();
+      resolve(received);
+    };
+    if (options.afterMs !== undefined) {
+      setTimeout(abandon, options.afterMs);
+    }
+    req.on('error', (err) => (req.destroyed ? resolve(received) : reject(err)));
+    if (payload) {
+      req.write(payload);
+    }
+    req.end();
+  });
+}
+
+/** Polls `read` until `predicate` holds, or fails after `timeoutMs`. */
+export async function eventually<T>(read: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!predicate(value)) {
+    if (Date.now() > deadline) {
+      return value;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    value = await read();
+  }
+  return value;
+}

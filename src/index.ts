@@ -17,6 +17,11 @@ export { LlmMetricsService, type LlmMetricsServiceOptions } from './core/llm-met
 export { LlmMetricsModule } from './nest/llm-metrics.module.js';
 export { MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module-definition.js';
 export { LLM_METRICS_REGISTRY, TRACK_LLM_METADATA } from './nest/llm-metrics.constants.js';
-export type { LlmHttpRequest, LlmMetricsModuleExtras, LlmMetricsModuleOptions } from './nest/llm-metrics.options.js';
+export type {
+  LlmHttpRequest,
+  LlmMetricsModuleExtras,
+  LlmMetricsModuleOptions,
+  LlmMetricsOptionsFactory,
+} from './nest/llm-metrics.options.js';
 export { LlmMetricsInterceptor } from './nest/llm-metrics.interceptor.js';
 export { TrackLlm } from './nest/track-llm.decorator.js';

@@ -15,6 +15,7 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<LlmMetricsModuleOptions>({ moduleName: 'LlmMetrics' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createLlmMetricsOptions')
   .setExtras<LlmMetricsModuleExtras>(DEFAULT_EXTRAS, addMetricsProviders)
   .build();
 

@@ -1,6 +1,6 @@
-import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import { LLM_METRICS_SETUP } from './llm-metrics.constants.js';
-import { LlmMetricsConfigurableModule } from './llm-metrics.module-definition.js';
+import { type ASYNC_OPTIONS_TYPE, LlmMetricsConfigurableModule, type OPTIONS_TYPE } from './llm-metrics.module-definition.js';
 import type { LlmMetricsSetup } from './llm-metrics.setup.js';
 
 /**
@@ -10,6 +10,20 @@ import type { LlmMetricsSetup } from './llm-metrics.setup.js';
  */
 @Module({})
 export class LlmMetricsModule extends LlmMetricsConfigurableModule implements OnModuleDestroy {
+  /** Registers the metrics with `options` (all optional). */
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /**
+   * Registers the metrics with options built by `useFactory`, `useClass` or
+   * `useExisting` (a class implementing `LlmMetricsOptionsFactory`). `path`,
+   * `controller` and `isGlobal` are given here, beside the factory.
+   */
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
+  }
+
   constructor(@Inject(LLM_METRICS_SETUP) private readonly setup: LlmMetricsSetup) {
     super();
   }

@@ -41,3 +41,8 @@ export interface LlmMetricsModuleExtras {
   /** Mount the metrics controller (default `true`); `false` leaves serving the registry to you. */
   controller?: boolean;
 }
+
+/** A class that builds the module options, for `forRootAsync({ useClass | useExisting })`. */
+export interface LlmMetricsOptionsFactory {
+  createLlmMetricsOptions(): LlmMetricsModuleOptions | Promise<LlmMetricsModuleOptions>;
+}

@@ -1,0 +1,262 @@
+import { Controller, Get, Inject, Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Registry, register as globalRegister } from 'prom-client';
+import {
+  LLM_METRICS_REGISTRY,
+  LlmMetricsModule,
+  type LlmMetricsModuleOptions,
+  type LlmMetricsOptionsFactory,
+  LlmMetricsService,
+} from '../src/index.js';
+import { ChatFeatureModule } from './app/chat.feature.js';
+import { sumOf, valueOf } from './support/exposition.js';
+import { type RunningApp, postJson, scrape, startApp } from './support/http.js';
+
+const REQUESTS = 'nv_llm_http_service_requests_total';
+const chatSuccess = { endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
+
+function appWith(metrics: ReturnType<typeof LlmMetricsModule.forRoot>) {
+  @Module({ imports: [metrics, ChatFeatureModule] })
+  class AppModule {}
+  return AppModule;
+}
+
+async function chat(app: RunningApp, body: unknown, path = '/v1/chat/completions') {
+  const res = await postJson(app.baseUrl, path, body);
+  expect(res.status).toBe(200);
+}
+
+describe('LlmMetricsModule', () => {
+  const running: RunningApp[] = [];
+  const start = async (module: Parameters<typeof startApp>[0]) => {
+    const app = await startApp(module);
+    running.push(app);
+    return app;
+  };
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.close()));
+  });
+
+  describe('forRoot()', () => {
+    it('serves the exposition at GET /metrics with the versioned text content type', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot()));
+      await chat(app, { model: 'm' });
+      const response = await fetch(`${app.baseUrl}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(valueOf(await response.text(), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+    });
+
+    it('is global: a decorated controller in a feature module that does not import it is tracked', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot()));
+      await chat(app, { model: 'feature' });
+      expect(valueOf(await scrape(app.baseUrl), REQUESTS, { model: 'feature', ...chatSuccess })).toBe(1);
+    });
+
+    it('mounts the route at a custom path, and only there', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ path: '/internal/prometheus' })));
+      await chat(app, { model: 'm' });
+      expect(valueOf(await scrape(app.baseUrl, '/internal/prometheus'), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+    });
+
+    it('mounts no route with controller: false, and lets the app serve the registry itself', async () => {
+      @Controller()
+      class OwnMetricsController {
+        constructor(@Inject(LLM_METRICS_REGISTRY) private readonly registry: Registry) {}
+        @Get('own-metrics')
+        scrape() {
+          return this.registry.metrics();
+        }
+      }
+      @Module({ imports: [LlmMetricsModule.forRoot({ controller: false }), ChatFeatureModule], controllers: [OwnMetricsController] })
+      class AppModule {}
+      const app = await start(AppModule);
+      await chat(app, { model: 'm' });
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+      expect(valueOf(await scrape(app.baseUrl, '/own-metrics'), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+    });
+
+    it('uses the prefix option', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ prefix: 'acme' })));
+      await chat(app, { model: 'm' });
+      const text = await scrape(app.baseUrl);
+      expect(valueOf(text, 'acme_http_service_requests_total', { model: 'm', ...chatSuccess })).toBe(1);
+      expect(text).not.toContain('nv_llm_');
+    });
+
+    it('adds defaultLabels to every series', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ defaultLabels: { instance: 'replica-a' } })));
+      await chat(app, { model: 'm' });
+      const text = await scrape(app.baseUrl);
+      expect(valueOf(text, REQUESTS, { model: 'm', ...chatSuccess, instance: 'replica-a' })).toBe(1);
+      expect(valueOf(text, 'nv_llm_http_service_inflight_requests', { model: 'm', instance: 'replica-a' })).toBe(0);
+    });
+
+    it('collects Node.js process metrics with defaultMetrics: true, and not by default', async () => {
+      const withDefaults = await start(appWith(LlmMetricsModule.forRoot({ defaultMetrics: true })));
+      expect(await scrape(withDefaults.baseUrl)).toContain('process_cpu_user_seconds_total');
+      const without = await start(appWith(LlmMetricsModule.forRoot()));
+      expect(await scrape(without.baseUrl)).not.toContain('process_cpu_user_seconds_total');
+    });
+
+    it('shares a registry it is given, and releases it on close so the app can be created again', async () => {
+      for (let round = 1; round <= 2; round++) {
+        const app = await startApp(appWith(LlmMetricsModule.forRoot({ registry: globalRegister, defaultMetrics: true })));
+        await chat(app, { model: 'shared' });
+        expect(valueOf(await globalRegister.metrics(), REQUESTS, { model: 'shared', ...chatSuccess })).toBe(1);
+        await app.close();
+        expect(globalRegister.getSingleMetric(REQUESTS)).toBeUndefined();
+        expect(globalRegister.getSingleMetric('process_cpu_user_seconds_total')).toBeUndefined();
+      }
+    });
+
+    it('records models outside the allow-list as unknown_model', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ models: ['served'] })));
+      await chat(app, { model: 'served' });
+      await chat(app, { model: 'not-served' });
+      const text = await scrape(app.baseUrl);
+      expect(valueOf(text, REQUESTS, { model: 'served', ...chatSuccess })).toBe(1);
+      expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(1);
+      expect(text).not.toContain('not-served');
+    });
+
+    it('caps distinct model names at maxModels', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ maxModels: 3 })));
+      for (let i = 0; i < 10; i++) {
+        await chat(app, { model: `model-${i}` });
+      }
+      const text = await scrape(app.baseUrl);
+      const models = new Set(text.split('\n').flatMap((line) => /model="([^"]*)"/.exec(line)?.[1] ?? []));
+      expect([...models].sort()).toEqual(['model-0', 'model-1', 'model-2', 'unknown_model']);
+      expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(7);
+    });
+
+    it.each([
+      ['missing', {}],
+      ['a number', { model: 12 }],
+      ['an object', { model: { name: 'x' } }],
+      ['empty', { model: '' }],
+      ['257 characters long', { model: 'm'.repeat(257) }],
+    ])('records a model that is %s as unknown_model', async (_, body) => {
+      const app = await start(appWith(LlmMetricsModule.forRoot()));
+      await chat(app, body);
+      expect(valueOf(await scrape(app.baseUrl), REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(1);
+    });
+
+    it('reads the model and stream flag with custom extractors; one that throws finds nothing', async () => {
+      const options: LlmMetricsModuleOptions = {
+        modelFrom: (request) => {
+          const header = request.headers?.['x-model'];
+          if (header === 'explode') {
+            throw new Error('extractor bug');
+          }
+          return header;
+        },
+        streamFrom: (request) => (request.query as Record<string, string>).stream === '1',
+      };
+      const app = await start(appWith(LlmMetricsModule.forRoot(options)));
+      const send = (model: string, query = '') =>
+        fetch(`${app.baseUrl}/v1/chat/completions${query}`, {
+          method: 'POST',
+          headers: { 'x-model': model, 'content-type': 'application/json' },
+          body: '{"model":"ignored"}',
+        });
+      await send('from-header', '?stream=1');
+      await send('explode');
+      const text = await scrape(app.baseUrl);
+      expect(valueOf(text, REQUESTS, { model: 'from-header', ...chatSuccess, request_type: 'stream' })).toBe(1);
+      expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(1);
+    });
+
+    it('answers 500 "Failed to encode metrics" when the registry cannot encode, and recovers', async () => {
+      class FlakyRegistry extends Registry {
+        failing = true;
+        override metrics(): Promise<string> {
+          return this.failing ? Promise.reject(new Error('collector broke')) : super.metrics();
+        }
+      }
+      const registry = new FlakyRegistry();
+      const app = await start(appWith(LlmMetricsModule.forRoot({ registry })));
+      const failed = await fetch(`${app.baseUrl}/metrics`);
+      expect(failed.status).toBe(500);
+      expect(await failed.text()).toBe('Failed to encode metrics');
+      registry.failing = false;
+      await chat(app, { model: 'm' });
+      expect(valueOf(await scrape(app.baseUrl), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+    });
+
+    it.each([
+      ['prefix', { prefix: 'bad-prefix' }, /option "prefix".*"bad-prefix"/],
+      ['maxModels', { maxModels: 0 }, /option "maxModels".*0/],
+      ['models', { models: 'all' }, /option "models".*"all"/],
+      ['modelFrom', { modelFrom: 'body.model' }, /option "modelFrom".*"body.model"/],
+      ['defaultLabels', { defaultLabels: { instance: 1 } }, /option "defaultLabels"/],
+    ])('fails at start-up on an invalid %s, naming it', async (_, options, message) => {
+      await expect(
+        Test.createTestingModule({ imports: [LlmMetricsModule.forRoot(options as LlmMetricsModuleOptions)] }).compile(),
+      ).rejects.toThrow(message);
+    });
+
+    it('fails on an invalid path, naming it', () => {
+      expect(() => LlmMetricsModule.forRoot({ path: 'metrics' })).toThrow(/option "path".*"metrics"/);
+    });
+  });
+
+  describe('forRootAsync()', () => {
+    @Injectable()
+    class MetricsConfig implements LlmMetricsOptionsFactory {
+      readonly prefix = 'async_app';
+      createLlmMetricsOptions(): LlmMetricsModuleOptions {
+        return { prefix: 'from_class' };
+      }
+    }
+    @Module({ providers: [MetricsConfig], exports: [MetricsConfig] })
+    class ConfigModule {}
+
+    it('builds the options with useFactory and inject, and takes path from the async options', async () => {
+      const app = await start(
+        appWith(
+          LlmMetricsModule.forRootAsync({
+            imports: [ConfigModule],
+            inject: [MetricsConfig],
+            useFactory: (config: MetricsConfig) => ({ prefix: config.prefix, defaultLabels: { source: 'factory' } }),
+            path: '/async-metrics',
+          }),
+        ),
+      );
+      await chat(app, { model: 'm' });
+      const text = await scrape(app.baseUrl, '/async-metrics');
+      expect(valueOf(text, 'async_app_http_service_requests_total', { model: 'm', ...chatSuccess, source: 'factory' })).toBe(1);
+    });
+
+    it('accepts useClass', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRootAsync({ useClass: MetricsConfig })));
+      await chat(app, { model: 'm' });
+      expect(valueOf(await scrape(app.baseUrl), 'from_class_http_service_requests_total', { model: 'm', ...chatSuccess })).toBe(1);
+    });
+
+    it('accepts useExisting, and controller: false', async () => {
+      const app = await start(
+        appWith(LlmMetricsModule.forRootAsync({ imports: [ConfigModule], useExisting: MetricsConfig, controller: false })),
+      );
+      await chat(app, { model: 'm' });
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+      const service = running[0].app.get(LlmMetricsService);
+      expect(service.prefix).toBe('from_class');
+    });
+  });
+
+  it('keeps two apps in one process apart: their own paths, registries and counts', async () => {
+    const a = await start(appWith(LlmMetricsModule.forRoot({ path: '/metrics-a' })));
+    const b = await start(appWith(LlmMetricsModule.forRoot({ path: '/metrics-b' })));
+    await chat(a, { model: 'shared-name' });
+    await chat(a, { model: 'shared-name' });
+    await chat(b, { model: 'shared-name' });
+    expect((await fetch(`${a.baseUrl}/metrics-b`)).status).toBe(404);
+    expect((await fetch(`${b.baseUrl}/metrics-a`)).status).toBe(404);
+    expect(valueOf(await scrape(a.baseUrl, '/metrics-a'), REQUESTS, { model: 'shared-name', ...chatSuccess })).toBe(2);
+    expect(valueOf(await scrape(b.baseUrl, '/metrics-b'), REQUESTS, { model: 'shared-name', ...chatSuccess })).toBe(1);
+    expect(sumOf(await scrape(b.baseUrl, '/metrics-b'), REQUESTS)).toBe(1);
+  });
+});

@@ -65,8 +65,8 @@ describe('InflightGuard', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     guard.finish();
     const histogram = await registry.getSingleMetric('t_http_service_request_duration_seconds')!.get();
-    const sum = histogram.values.find((v) => v.metricName?.endsWith('_sum'))!.value;
-    const count = histogram.values.find((v) => v.metricName?.endsWith('_count'))!.value;
+    const sum = histogram.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))!.value;
+    const count = histogram.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))!.value;
     expect(count).toBe(1);
     expect(sum).toBeGreaterThanOrEqual(0.025);
     expect(sum).toBeLessThan(5);

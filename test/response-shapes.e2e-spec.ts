@@ -62,6 +62,14 @@ describe('every response shape is counted once, when it really ends', () => {
     expect(await inflight()).toBe(0);
   });
 
+  it('counts a Promise whose client goes away before it resolves as an error', async () => {
+    await abandonAfter(running.baseUrl, '/shapes/promise', { body: { model, delayMs: 300 }, afterMs: 50 }).catch(() => '');
+    await settled(1);
+    expect(await requests(unary('completions', 'error'))).toBe(1);
+    expect(await requests(unary('completions', 'success'))).toBe(0);
+    expect(await inflight()).toBe(0);
+  });
+
   it.each([400, 404, 429, 500, 501, 503])('counts an HttpException with status %i as an error', async (code) => {
     const res = await postJson(running.baseUrl, `/shapes/status/${code}`, { model });
     expect(res.status).toBe(code);

@@ -31,6 +31,12 @@ const SSE_METADATA = '__sse__';
 const RESPONSE_PARAM = 1;
 const NEXT_PARAM = 2;
 
+/** Whether the client's connection is gone (Express response or Fastify reply). */
+function isConnectionClosed(response: ServerResponse | { raw: ServerResponse }): boolean {
+  const raw = 'raw' in response ? response.raw : response;
+  return raw.destroyed === true && !raw.writableFinished;
+}
+
 function defaultModelFrom(request: LlmHttpRequest): unknown {
   const body = request.body;
   return typeof body === 'object' && body !== null ? (body as { model?: unknown }).model : undefined;
@@ -103,7 +109,9 @@ export class LlmMetricsInterceptor implements NestInterceptor {
         },
         complete: () => {
           if (!outcomeHandedOver) {
-            settle(true);
+            // Nest does not abandon a handler that returned a Promise when its
+            // client leaves: an answer that can no longer be delivered is an error.
+            settle(!isConnectionClosed(http.getResponse()));
           }
           subscriber.complete();
         },

@@ -1,0 +1,148 @@
+import { StringDecoder } from 'node:string_decoder';
+
+/** The token counts of an OpenAI `usage` object. */
+export interface TokenUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+}
+
+/** What one streamed payload says about the output. */
+export interface PayloadSummary {
+  /** Content-bearing choices in it: each counts as one token. */
+  tokens: number;
+  /** Its `usage`, if it has one with valid counts. */
+  usage?: TokenUsage;
+}
+
+const NOTHING: PayloadSummary = { tokens: 0 };
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** The valid counts of an OpenAI `usage` object, or undefined. */
+export function readUsage(value: unknown): TokenUsage | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const { prompt_tokens, completion_tokens } = value as Record<string, unknown>;
+  const usage: TokenUsage = {};
+  if (isCount(prompt_tokens)) {
+    usage.prompt_tokens = prompt_tokens;
+  }
+  if (isCount(completion_tokens)) {
+    usage.completion_tokens = completion_tokens;
+  }
+  return usage.prompt_tokens === undefined && usage.completion_tokens === undefined ? undefined : usage;
+}
+
+function isNonEmptyString(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** Whether one choice of a chunk carries output: text, content, reasoning or tool calls. */
+function carriesOutput(choice: unknown): boolean {
+  if (typeof choice !== 'object' || choice === null) {
+    return false;
+  }
+  const { delta, text, message } = choice as Record<string, unknown>;
+  if (isNonEmptyString(text)) {
+    return true;
+  }
+  const part = (delta ?? message) as Record<string, unknown> | undefined;
+  if (typeof part !== 'object' || part === null) {
+    return false;
+  }
+  return (
+    isNonEmptyString(part.content) ||
+    isNonEmptyString(part.reasoning_content) ||
+    (Array.isArray(part.tool_calls) && part.tool_calls.length > 0)
+  );
+}
+
+/**
+ * Summarizes an OpenAI payload (a chat / completion chunk, a Responses API
+ * event, or a whole unary response): how many choices carry output, and its usage.
+ */
+export function summarizePayload(payload: unknown): PayloadSummary {
+  if (typeof payload !== 'object' || payload === null) {
+    return NOTHING;
+  }
+  const record = payload as Record<string, unknown>;
+  let tokens = 0;
+  if (Array.isArray(record.choices)) {
+    for (const choice of record.choices) {
+      if (carriesOutput(choice)) {
+        tokens += 1;
+      }
+    }
+  } else if (record.type === 'response.output_text.delta' && isNonEmptyString(record.delta)) {
+    tokens = 1;
+  }
+  const usage =
+    readUsage(record.usage) ??
+    readUsage((record.response as Record<string, unknown> | undefined)?.usage) ??
+    readResponsesUsage(record);
+  return usage ? { tokens, usage } : { tokens };
+}
+
+/** The Responses API names its counts `input_tokens` / `output_tokens`. */
+function readResponsesUsage(record: Record<string, unknown>): TokenUsage | undefined {
+  const usage = (record.response as Record<string, unknown> | undefined)?.usage ?? record.usage;
+  if (typeof usage !== 'object' || usage === null) {
+    return undefined;
+  }
+  const { input_tokens, output_tokens } = usage as Record<string, unknown>;
+  return readUsage({ prompt_tokens: input_tokens, completion_tokens: output_tokens });
+}
+
+/** Parses an SSE `data:` value: JSON, or nothing for `[DONE]` and anything else. */
+function parseData(data: string): unknown {
+  const first = data.charCodeAt(0);
+  if (first !== 123 /* { */) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the Server-Sent Events of a response as its chunks are written,
+ * whatever their boundaries: a chunk may hold several events, or part of one.
+ */
+export class SseEventReader {
+  private pending = '';
+  private dataLines: string[] = [];
+  private readonly decoder = new StringDecoder('utf8');
+
+  /** Summarizes the events that `chunk` completes. */
+  read(chunk: string | Uint8Array): PayloadSummary {
+    const text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    let tokens = 0;
+    let usage: TokenUsage | undefined;
+    let start = 0;
+    let end: number;
+    while ((end = text.indexOf('\n', start)) !== -1) {
+      let line = text.slice(start, end);
+      start = end + 1;
+      if (line.endsWith('\r')) {
+        line = line.slice(0, -1);
+      }
+      if (line === '') {
+        if (this.dataLines.length > 0) {
+          const summary = summarizePayload(parseData(this.dataLines.join('\n')));
+          this.dataLines = [];
+          tokens += summary.tokens;
+          usage = summary.usage ?? usage;
+        }
+      } else if (line.startsWith('data:')) {
+        this.dataLines.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+      }
+    }
+    this.pending = text.slice(start);
+    return usage ? { tokens, usage } : { tokens };
+  }
+}

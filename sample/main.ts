@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+
+const DEFAULT_PORT = 3000;
+
+/** `PORT` from the environment, or the default port. */
+function portFromEnv(): number {
+  const raw = process.env.PORT;
+  if (raw === undefined || raw.trim() === '') {
+    return DEFAULT_PORT;
+  }
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`PORT must be an integer from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule.register());
+  // Closes the app (and releases its metrics) on SIGTERM / SIGINT.
+  app.enableShutdownHooks();
+  const port = portFromEnv();
+  await app.listen(port, process.env.HOST || '0.0.0.0');
+  const logger = new Logger('Bootstrap');
+  logger.log(`OpenAI-compatible API on http://localhost:${port}/v1`);
+  logger.log(`Prometheus metrics on http://localhost:${port}/metrics`);
+}
+
+void bootstrap();

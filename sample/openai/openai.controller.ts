@@ -1,0 +1,111 @@
+import { Body, Controller, Get, Header, HttpCode, Post, Res, StreamableFile } from '@nestjs/common';
+import type { Response } from 'express';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { Endpoint, TrackLlm } from '../../src/index.js';
+import { MockEngineService } from '../engine/mock-engine.service.js';
+import { ChatCompletionsService } from './chat-completions.service.js';
+import { CompletionsService } from './completions.service.js';
+import { openAiErrorBody } from './openai.exceptions.js';
+import type { ChatCompletionRequest, ModelList, TextCompletion } from './openai.types.js';
+import { SSE_DONE_EVENT, formatServerSentEvent, toServerSentEvents } from './server-sent-events.format.js';
+
+/**
+ * The OpenAI-compatible API. The two tracked routes stream in two different
+ * styles (see also `ChatSseController` for the third one, `@Sse()`):
+ * - `POST /v1/chat/completions` writes its events itself through `@Res()`;
+ * - `POST /v1/completions` returns a `StreamableFile` that Nest streams.
+ */
+@Controller('v1')
+export class OpenAiController {
+  constructor(
+    private readonly engine: MockEngineService,
+    private readonly chat: ChatCompletionsService,
+    private readonly completions: CompletionsService,
+  ) {}
+
+  /** The served models (not tracked: it is not an LLM request). */
+  @Get('models')
+  listModels(): ModelList {
+    return {
+      object: 'list',
+      data: this.engine.listModels().map(({ id, created, ownedBy }) => ({ id, object: 'model', created, owned_by: ownedBy })),
+    };
+  }
+
+  /**
+   * Chat completions, unary or streamed. Streaming style 1: the handler owns
+   * the response (`@Res()`) and writes Server-Sent Events by hand, stopping the
+   * generation when the client goes away. The request is counted when the
+   * response ends: `success` once it is written whole, `error` if it fails or
+   * the client disconnects first.
+   */
+  @Post('chat/completions')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  async chatCompletions(@Body() body: unknown, @Res() res: Response): Promise<void> {
+    // Thrown before anything is written, so Nest's exception filter still
+    // answers, even on a `@Res()` route: 400, or 404 for an unknown model.
+    const request = this.chat.parse(body);
+    const clientGone = new AbortController();
+    res.once('close', () => clientGone.abort());
+    try {
+      if (request.stream) {
+        await this.streamChatCompletion(request, res, clientGone.signal);
+      } else {
+        res.status(200).json(await this.chat.create(request, clientGone.signal));
+      }
+    } catch (err) {
+      if (clientGone.signal.aborted) {
+        return; // Nobody is left to answer; the metrics already count the request as an error.
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Text completions, unary or streamed. Streaming style 2: the handler
+   * returns the events as a stream (`StreamableFile` over a `Readable`), which
+   * Nest sends, and destroys if the client goes away, stopping the generator.
+   */
+  @Post('completions')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-cache')
+  @TrackLlm(Endpoint.Completions)
+  async createCompletion(@Body() body: unknown): Promise<TextCompletion | StreamableFile> {
+    const request = this.completions.parse(body);
+    if (!request.stream) {
+      return this.completions.create(request);
+    }
+    const events = Readable.from(toServerSentEvents(this.completions.stream(request)));
+    return new StreamableFile(events, { type: 'text/event-stream' });
+  }
+
+  private async streamChatCompletion(request: ChatCompletionRequest, res: Response, signal: AbortSignal): Promise<void> {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Connection', 'keep-alive');
+    res.flushHeaders();
+    try {
+      for await (const chunk of this.chat.stream(request, signal)) {
+        await this.write(res, formatServerSentEvent(chunk), signal);
+      }
+    } catch (err) {
+      if (!signal.aborted) {
+        // Tell the client before Nest ends the response and the request is counted as an error.
+        res.write(formatServerSentEvent(openAiErrorBody('The server had an error while processing your request.', 'server_error')));
+      }
+      throw err;
+    }
+    await this.write(res, SSE_DONE_EVENT, signal);
+    res.end();
+  }
+
+  /** Writes `event`, waiting for a slow client to catch up (backpressure). */
+  private async write(res: Response, event: string, signal: AbortSignal): Promise<void> {
+    if (!res.write(event)) {
+      await once(res, 'drain', { signal });
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { AppModule } from '../sample/app.module.js';
+import { sumOf, valueOf } from './support/exposition.js';
+import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
+import { promtoolCheck } from './support/promtool.js';
+
+const REQUESTS = 'nv_llm_http_service_requests_total';
+const INFLIGHT = 'nv_llm_http_service_inflight_requests';
+const LLAMA = 'mock-llama-3-8b';
+const SMALL = 'mock-gpt-small';
+
+const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: LLAMA,
+  messages: [{ role: 'user', content: 'Hello there' }],
+  ...extra,
+});
+
+/** The `data:` payloads of an SSE body, `[DONE]` included. */
+function sseData(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => line.slice('data: '.length));
+}
+
+describe('the sample OpenAI-compatible app', () => {
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp(AppModule.register({ tokenDelayMs: 5 }));
+  });
+  afterAll(() => app.close());
+
+  const metrics = () => scrape(app.baseUrl);
+  const totalCounted = async () => sumOf(await metrics(), REQUESTS);
+  /** Runs `send`, then waits until it is counted. */
+  const counted = async <T>(send: () => Promise<T>): Promise<T> => {
+    const before = await totalCounted();
+    const result = await send();
+    await eventually(totalCounted, (total) => total >= before + 1);
+    return result;
+  };
+
+  it('lists its models at GET /v1/models, untracked', async () => {
+    const before = await totalCounted();
+    const response = await fetch(`${app.baseUrl}/v1/models`);
+    const list = (await response.json()) as { object: string; data: { id: string }[] };
+    expect(list.object).toBe('list');
+    expect(list.data.map((model) => model.id)).toEqual([LLAMA, SMALL]);
+    expect(await totalCounted()).toBe(before);
+  });
+
+  it('answers a unary chat completion and counts it', async () => {
+    const res = await counted(() => postJson(app.baseUrl, '/v1/chat/completions', chatBody()));
+    expect(res.status).toBe(200);
+    const completion = JSON.parse(res.text) as { object: string; usage: { completion_tokens: number } };
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.usage.completion_tokens).toBeGreaterThan(0);
+    const text = await metrics();
+    expect(valueOf(text, REQUESTS, { model: LLAMA, endpoint: 'chat_completions', request_type: 'unary', status: 'success' })).toBe(1);
+  });
+
+  it('streams a chat completion written by hand through @Res(), ending in [DONE]', async () => {
+    const res = await counted(() => postJson(app.baseUrl, '/v1/chat/completions', chatBody({ stream: true, max_tokens: 4 })));
+    expect(res.contentType).toContain('text/event-stream');
+    const data = sseData(res.text);
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(data.filter((payload) => payload.includes('"content"')).length).toBe(4);
+    expect(
+      valueOf(await metrics(), REQUESTS, { model: LLAMA, endpoint: 'chat_completions', request_type: 'stream', status: 'success' }),
+    ).toBe(1);
+  });
+
+  it('streams a text completion as a StreamableFile', async () => {
+    const res = await counted(() =>
+      postJson(app.baseUrl, '/v1/completions', { model: SMALL, prompt: 'Once upon a time', stream: true }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.contentType).toContain('text/event-stream');
+    expect(sseData(res.text).at(-1)).toBe('[DONE]');
+    expect(
+      valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'completions', request_type: 'stream', status: 'success' }),
+    ).toBe(1);
+  });
+
+  it('streams a chat completion through @Sse() with POST', async () => {
+    const res = await counted(() => postJson(app.baseUrl, '/v1/chat/completions/sse', { ...chatBody(), model: SMALL }));
+    expect(res.status).toBe(200);
+    expect(sseData(res.text).at(-1)).toBe('[DONE]');
+    expect(
+      valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'chat_completions', request_type: 'stream', status: 'success' }),
+    ).toBe(1);
+  });
+
+  it('answers 404 for an unknown model, counted as an error of unknown_model', async () => {
+    const res = await counted(() => postJson(app.baseUrl, '/v1/chat/completions', chatBody({ model: 'gpt-4o' })));
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.text)).toMatchObject({ error: { code: 'model_not_found', param: 'model' } });
+    const text = await metrics();
+    expect(
+      valueOf(text, REQUESTS, { model: 'unknown_model', endpoint: 'chat_completions', request_type: 'unary', status: 'error' }),
+    ).toBe(1);
+    expect(text).not.toContain('gpt-4o');
+  });
+
+  it('answers 400 for an invalid request, counted as an error', async () => {
+    const res = await counted(() => postJson(app.baseUrl, '/v1/completions', { model: SMALL, prompt: 42 }));
+    expect(res.status).toBe(400);
+    expect(
+      valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'completions', request_type: 'unary', status: 'error' }),
+    ).toBe(1);
+  });
+
+  describe.each([
+    ['written through @Res()', '/v1/chat/completions', 'chat_completions', chatBody({ stream: true })],
+    ['a StreamableFile', '/v1/completions', 'completions', { model: LLAMA, prompt: 'Once upon a time', stream: true }],
+    ['@Sse()', '/v1/chat/completions/sse', 'chat_completions', chatBody()],
+  ])('a stream %s', (_, path, endpoint, body) => {
+    let slowApp: RunningApp;
+    beforeAll(async () => {
+      slowApp = await startApp(AppModule.register({ tokenDelayMs: 40 }));
+    });
+    afterAll(() => slowApp.close());
+
+    it('abandoned by its client is counted as an error, and leaves nothing in flight', async () => {
+      const received = await abandonAfter(slowApp.baseUrl, path, { body, chunks: 2 });
+      expect(received).toContain('data: ');
+      const text = await eventually(
+        () => scrape(slowApp.baseUrl),
+        (t) => sumOf(t, REQUESTS) >= 1,
+      );
+      expect(valueOf(text, REQUESTS, { model: LLAMA, endpoint, request_type: 'stream', status: 'error' })).toBe(1);
+      expect(sumOf(text, REQUESTS, { status: 'success' })).toBe(0);
+      expect(sumOf(text, INFLIGHT)).toBe(0);
+    });
+  });
+
+  it('leaves a promtool-clean exposition with nothing in flight', async () => {
+    const text = await metrics();
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+    const { status, output } = promtoolCheck(text);
+    expect(output).toBe('');
+    expect(status).toBe(0);
+  });
+});

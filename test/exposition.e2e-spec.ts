@@ -3,6 +3,15 @@ import { promtoolCheck } from './support/promtool.js';
 import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 import { sumOf } from './support/exposition.js';
 
+const SCHEMA_0_2_1 = [
+  '# HELP nv_llm_http_service_requests_total Total number of LLM requests processed',
+  '# TYPE nv_llm_http_service_requests_total counter',
+  '# HELP nv_llm_http_service_inflight_requests Number of inflight requests',
+  '# TYPE nv_llm_http_service_inflight_requests gauge',
+  '# HELP nv_llm_http_service_request_duration_seconds Duration of LLM requests',
+  '# TYPE nv_llm_http_service_request_duration_seconds histogram',
+];
+
 /** Traffic that touches every label combination: endpoints, request types, statuses. */
 async function driveTraffic(app: RunningApp): Promise<void> {
   await postJson(app.baseUrl, '/shapes/value', { model: 'llama' });
@@ -22,19 +31,44 @@ describe('the exposition', () => {
   });
   afterAll(() => app.close());
 
-  it('is exactly the 0.2.1 schema: names, types and help texts', async () => {
+  it('is the 0.2.1 schema, then the streaming histograms: names, types and help texts', async () => {
     const text = await scrape(app.baseUrl);
     const metadata = text.split('\n').filter((line) => line.startsWith('#'));
     expect(metadata).toEqual([
-      '# HELP nv_llm_http_service_requests_total Total number of LLM requests processed',
-      '# TYPE nv_llm_http_service_requests_total counter',
-      '# HELP nv_llm_http_service_inflight_requests Number of inflight requests',
-      '# TYPE nv_llm_http_service_inflight_requests gauge',
-      '# HELP nv_llm_http_service_request_duration_seconds Duration of LLM requests',
-      '# TYPE nv_llm_http_service_request_duration_seconds histogram',
+      ...SCHEMA_0_2_1,
+      '# HELP nv_llm_http_service_time_to_first_token_seconds Time to first token in seconds',
+      '# TYPE nv_llm_http_service_time_to_first_token_seconds histogram',
+      '# HELP nv_llm_http_service_inter_token_latency_seconds Inter-token latency in seconds',
+      '# TYPE nv_llm_http_service_inter_token_latency_seconds histogram',
+      '# HELP nv_llm_http_service_input_sequence_tokens Input sequence length in tokens',
+      '# TYPE nv_llm_http_service_input_sequence_tokens histogram',
+      '# HELP nv_llm_http_service_output_sequence_tokens Output sequence length in tokens',
+      '# TYPE nv_llm_http_service_output_sequence_tokens histogram',
     ]);
   });
 
+  it('is exactly the 0.2.1 schema with streamingMetrics: false, byte for byte after traffic', async () => {
+    const plain = await startApp(ResponseShapesAppModule.register({ streamingMetrics: false }));
+    try {
+      await postJson(plain.baseUrl, '/shapes/value', { model: 'llama' });
+      await postJson(plain.baseUrl, '/shapes/readable', { model: 'llama', stream: true, chunks: 2 });
+      const text = await eventually(
+        () => scrape(plain.baseUrl),
+        (t) => sumOf(t, 'nv_llm_http_service_requests_total') >= 2,
+      );
+      expect(text.split('\n').filter((line) => line.startsWith('#'))).toEqual(SCHEMA_0_2_1);
+      const series = text.split('\n').filter((line) => line && !line.startsWith('#') && !line.includes('_bucket'));
+      expect(series.map((line) => line.replace(/ [0-9.e+-]+$/, ''))).toEqual([
+        'nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success"}',
+        'nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="stream",status="success"}',
+        'nv_llm_http_service_inflight_requests{model="llama"}',
+        'nv_llm_http_service_request_duration_seconds_sum{model="llama"}',
+        'nv_llm_http_service_request_duration_seconds_count{model="llama"}',
+      ]);
+    } finally {
+      await plain.close();
+    }
+  });
   it('passes promtool check metrics after traffic of every kind', async () => {
     await driveTraffic(app);
     const text = await eventually(

@@ -1,5 +1,22 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { type EndpointName, type RequestType, type Status, REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS } from './labels.js';
+import {
+  type EndpointName,
+  ErrorType,
+  REQUEST_STATUS_ERROR,
+  REQUEST_STATUS_SUCCESS,
+  REQUEST_TYPE_STREAM,
+  type RequestType,
+  type Status,
+} from './labels.js';
+import type { TokenUsage } from './openai-chunk.inspector.js';
+
+/** The streaming histograms' children of one model. */
+export interface StreamingSeries {
+  readonly timeToFirstToken: Histogram.Internal<string>;
+  readonly interTokenLatency: Histogram.Internal<string>;
+  readonly inputSequenceTokens: Histogram.Internal<string>;
+  readonly outputSequenceTokens: Histogram.Internal<string>;
+}
 
 /** The label-bound children of one model, bound once and reused by every request for it. */
 export class ModelSeries {
@@ -8,38 +25,55 @@ export class ModelSeries {
   constructor(
     readonly model: string,
     private readonly requestCounter: Counter<string>,
+    private readonly withErrorType: boolean,
     readonly inflight: Gauge.Internal<string>,
     readonly duration: Histogram.Internal<string>,
+    readonly streaming: StreamingSeries | undefined,
   ) {}
 
-  counter(endpoint: EndpointName, requestType: RequestType, status: Status): Counter.Internal {
-    const key = `${endpoint}\u0000${requestType}\u0000${status}`;
+  counter(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): Counter.Internal {
+    const key = `${endpoint}\u0000${requestType}\u0000${status}\u0000${errorType}`;
     let child = this.counters.get(key);
     if (!child) {
-      child = this.requestCounter.labels(this.model, endpoint, requestType, status);
+      child = this.withErrorType
+        ? this.requestCounter.labels(this.model, endpoint, requestType, status, errorType)
+        : this.requestCounter.labels(this.model, endpoint, requestType, status);
       this.counters.set(key, child);
     }
     return child;
   }
 }
 
+/** A monotonic clock in milliseconds. */
+export type Clock = () => number;
+
 /**
  * One request in flight, counted exactly once. Creating it increments the
  * in-flight gauge and starts the timer; the first `finish()` (or dispose)
  * decrements the gauge, counts the request with its status (`error` unless
  * `markOk()` was called) and observes its duration. Later calls do nothing.
+ *
+ * A streaming request also records its time to first token and inter-token
+ * latencies as output is reported (`recordOutput`), and a successful one its
+ * input and output lengths (`recordUsage`, or the output tokens reported).
  */
 export class InflightGuard implements Disposable {
   private currentStatus: Status = REQUEST_STATUS_ERROR;
+  private currentErrorType: ErrorType | undefined;
   private isFinished = false;
-  private readonly startedAt = performance.now();
+  private readonly startedAt: number;
+  private lastOutputAt: number | undefined;
+  private outputTokens = 0;
+  private usage: TokenUsage | undefined;
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
     private readonly series: ModelSeries,
     readonly endpoint: EndpointName,
     readonly requestType: RequestType,
+    private readonly clock: Clock,
   ) {
+    this.startedAt = clock();
     series.inflight.inc();
   }
 
@@ -53,6 +87,11 @@ export class InflightGuard implements Disposable {
     return this.currentStatus;
   }
 
+  /** The `error_type` `finish()` will record: `''` on success, `internal` unless told otherwise. */
+  get errorType(): ErrorType | '' {
+    return this.currentStatus === REQUEST_STATUS_SUCCESS ? '' : (this.currentErrorType ?? ErrorType.Internal);
+  }
+
   /** Whether the request has been counted. */
   get finished(): boolean {
     return this.isFinished;
@@ -60,7 +99,7 @@ export class InflightGuard implements Disposable {
 
   /** Seconds since the guard was created. */
   elapsedSeconds(): number {
-    return (performance.now() - this.startedAt) / 1000;
+    return (this.clock() - this.startedAt) / 1000;
   }
 
   /** Records the request as a success when it finishes. */
@@ -68,9 +107,41 @@ export class InflightGuard implements Disposable {
     this.currentStatus = REQUEST_STATUS_SUCCESS;
   }
 
-  /** Records the request as an error when it finishes, even if it was marked ok. */
-  markError(): void {
+  /** Records the request as an error (of `errorType`, default `internal`) when it finishes, even if it was marked ok. */
+  markError(errorType: ErrorType = ErrorType.Internal): void {
     this.currentStatus = REQUEST_STATUS_ERROR;
+    this.currentErrorType = errorType;
+  }
+
+  /**
+   * Reports `tokens` output tokens delivered now. The first output of a
+   * stream observes its time to first token; each later one observes
+   * `(now − previous) / tokens` as inter-token latency, `tokens` times.
+   */
+  recordOutput(tokens = 1): void {
+    if (this.isFinished || !(tokens > 0) || !Number.isFinite(tokens)) {
+      return;
+    }
+    this.outputTokens += tokens;
+    const streaming = this.series.streaming;
+    if (!streaming || this.requestType !== REQUEST_TYPE_STREAM) {
+      return;
+    }
+    const now = this.clock();
+    if (this.lastOutputAt === undefined) {
+      streaming.timeToFirstToken.observe((now - this.startedAt) / 1000);
+    } else {
+      const latency = (now - this.lastOutputAt) / 1000 / tokens;
+      for (let i = 0; i < tokens; i++) {
+        streaming.interTokenLatency.observe(latency);
+      }
+    }
+    this.lastOutputAt = now;
+  }
+
+  /** Reports the OpenAI `usage` of the request; the latest counts win. */
+  recordUsage(usage: TokenUsage): void {
+    this.usage = { ...this.usage, ...usage };
   }
 
   /** Counts the request; runs once, however often it is called. */
@@ -81,11 +152,27 @@ export class InflightGuard implements Disposable {
     this.isFinished = true;
     const series = this.series;
     series.inflight.dec();
-    series.counter(this.endpoint, this.requestType, this.currentStatus).inc();
+    series.counter(this.endpoint, this.requestType, this.currentStatus, this.errorType).inc();
     series.duration.observe(this.elapsedSeconds());
+    if (series.streaming && this.currentStatus === REQUEST_STATUS_SUCCESS) {
+      this.observeLengths(series.streaming);
+    }
   }
 
   [Symbol.dispose](): void {
     this.finish();
+  }
+
+  /** Lengths are known only for a request that ended well. */
+  private observeLengths(streaming: StreamingSeries): void {
+    const promptTokens = this.usage?.prompt_tokens;
+    if (promptTokens !== undefined) {
+      streaming.inputSequenceTokens.observe(promptTokens);
+    }
+    const completionTokens =
+      this.usage?.completion_tokens ?? (this.requestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
+    if (completionTokens !== undefined) {
+      streaming.outputSequenceTokens.observe(completionTokens);
+    }
   }
 }

@@ -1,3 +1,5 @@
+import { describeValue } from './describe-value.js';
+
 /** Value of the `status` label for a request that succeeded. */
 export const REQUEST_STATUS_SUCCESS = 'success';
 /** Value of the `status` label for a request that failed, was cancelled, or was never marked ok. */
@@ -16,6 +18,10 @@ export const Endpoint = {
   Completions: 'completions',
   /** OpenAI Chat Completions (`/v1/chat/completions`). */
   ChatCompletions: 'chat_completions',
+  /** OpenAI Embeddings (`/v1/embeddings`). */
+  Embeddings: 'embeddings',
+  /** OpenAI Responses (`/v1/responses`). */
+  Responses: 'responses',
 } as const;
 export type KnownEndpoint = (typeof Endpoint)[keyof typeof Endpoint];
 /** An `endpoint` label value: a known one, or a custom `^[a-z][a-z0-9_]*$` name. */
@@ -35,6 +41,45 @@ export const Status = {
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
+/**
+ * The `error_type` label values (opt-in, `errorType: true`); a successful
+ * request has the empty `error_type`.
+ */
+export const ErrorType = {
+  /** A 4xx answer other than those below: the request was invalid. */
+  Validation: 'validation',
+  /** 404: e.g. an unknown model. */
+  NotFound: 'not_found',
+  /** 429 or 529: too many requests. */
+  Overload: 'overload',
+  /** 503: the service is unavailable. */
+  Unavailable: 'unavailable',
+  /** 501: not implemented. */
+  NotImplemented: 'not_implemented',
+  /** The client went away before the response ended. */
+  Cancelled: 'cancelled',
+  /** Anything else: a 5xx, a crash, a stream that failed. */
+  Internal: 'internal',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** The `error_type` of an error answered with HTTP `status`. */
+export function errorTypeForStatus(status: number): ErrorType {
+  switch (status) {
+    case 404:
+      return ErrorType.NotFound;
+    case 429:
+    case 529:
+      return ErrorType.Overload;
+    case 501:
+      return ErrorType.NotImplemented;
+    case 503:
+      return ErrorType.Unavailable;
+    default:
+      return status >= 400 && status < 500 ? ErrorType.Validation : ErrorType.Internal;
+  }
+}
+
 /** The `model` label value recorded when the request's model cannot be used as a label. */
 export const UNKNOWN_MODEL = 'unknown_model';
 
@@ -47,7 +92,7 @@ const ENDPOINT_NAME = /^[a-z][a-z0-9_]*$/;
 export function assertEndpointName(endpoint: unknown): EndpointName {
   if (typeof endpoint !== 'string' || !ENDPOINT_NAME.test(endpoint)) {
     throw new TypeError(
-      `nestjs-llm-metrics: invalid endpoint ${JSON.stringify(endpoint) ?? String(endpoint)}: ` +
+      `nestjs-llm-metrics: invalid endpoint ${describeValue(endpoint)}: ` +
         `an endpoint name must match ${ENDPOINT_NAME}`,
     );
   }

@@ -1,44 +1,77 @@
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
-import { InflightGuard, ModelSeries } from './inflight.guard.js';
+import { type Clock, InflightGuard, ModelSeries, type StreamingSeries } from './inflight.guard.js';
 import { type EndpointName, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import {
   DEFAULT_PREFIX,
   INFLIGHT_REQUESTS_HELP,
+  INPUT_SEQUENCE_TOKENS_BUCKETS,
+  INPUT_SEQUENCE_TOKENS_HELP,
+  INTER_TOKEN_LATENCY_BUCKETS,
+  INTER_TOKEN_LATENCY_HELP,
+  OUTPUT_SEQUENCE_TOKENS_BUCKETS,
+  OUTPUT_SEQUENCE_TOKENS_HELP,
   REQUEST_DURATION_BUCKETS,
   REQUEST_DURATION_HELP,
   REQUESTS_TOTAL_HELP,
+  type StreamingBuckets,
+  TIME_TO_FIRST_TOKEN_BUCKETS,
+  TIME_TO_FIRST_TOKEN_HELP,
+  assertBuckets,
   assertMetricPrefix,
   metricNames,
 } from './metric-definitions.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 
 /** Options of `LlmMetricsService` beyond its prefix. */
-export type LlmMetricsServiceOptions = ModelLabelPolicyOptions;
+export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
+  /** Add the `error_type` label to `requests_total` (default `false`: the 0.2.1 labels exactly). */
+  errorType?: boolean;
+  /** Record time to first token, inter-token latency and sequence lengths (default `true`). */
+  streamingMetrics?: boolean;
+  /** Buckets of the streaming histograms (finite, strictly increasing). */
+  buckets?: StreamingBuckets;
+  /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
+  clock?: Clock;
+}
+
+type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
+
+function histogram(name: string, help: string, buckets: readonly number[]): Histogram<string> {
+  return new Histogram({ name, help, labelNames: ['model'], buckets: [...buckets], registers: [] });
+}
 
 /**
- * The HTTP-service metrics of Dynamo's `dynamo-llm` 0.2.1, usable with plain
- * prom-client and no Nest: `requests_total`, `inflight_requests` and
- * `request_duration_seconds`, all under `{prefix}_http_service_`.
+ * The HTTP-service metrics of Dynamo's `dynamo-llm`, usable with plain
+ * prom-client and no Nest: the 0.2.1 `requests_total`, `inflight_requests`
+ * and `request_duration_seconds`, and the streaming histograms of later
+ * Dynamo releases, all under `{prefix}_http_service_`.
  */
 export class LlmMetricsService {
   readonly prefix: string;
   /** Decides the `model` label value of each request; bounds the number of series. */
   readonly modelLabels: ModelLabelPolicy;
+  /** Whether `requests_total` has the `error_type` label. */
+  readonly hasErrorType: boolean;
 
   private readonly requestCounter: Counter<string>;
   private readonly inflightGauge: Gauge<string>;
   private readonly requestDuration: Histogram<string>;
+  private readonly streaming: Record<keyof StreamingSeries, Histogram<string>> | undefined;
+  private readonly metrics: readonly AnyMetric[];
+  private readonly clock: Clock;
   private readonly seriesByModel = new Map<string, ModelSeries>();
 
-  /** @throws TypeError naming `prefix` if it cannot start a metric name. */
+  /** @throws TypeError naming the prefix or the buckets option if it is invalid. */
   constructor(prefix: string = DEFAULT_PREFIX, options: LlmMetricsServiceOptions = {}) {
     this.prefix = assertMetricPrefix(prefix);
     this.modelLabels = new ModelLabelPolicy(options);
+    this.hasErrorType = options.errorType === true;
+    this.clock = options.clock ?? (() => performance.now());
     const names = metricNames(prefix);
     this.requestCounter = new Counter({
       name: names.requestsTotal,
       help: REQUESTS_TOTAL_HELP,
-      labelNames: ['model', 'endpoint', 'request_type', 'status'],
+      labelNames: ['model', 'endpoint', 'request_type', 'status', ...(this.hasErrorType ? ['error_type'] : [])],
       registers: [],
     });
     this.inflightGauge = new Gauge({
@@ -47,18 +80,40 @@ export class LlmMetricsService {
       labelNames: ['model'],
       registers: [],
     });
-    this.requestDuration = new Histogram({
-      name: names.requestDuration,
-      help: REQUEST_DURATION_HELP,
-      labelNames: ['model'],
-      buckets: [...REQUEST_DURATION_BUCKETS],
-      registers: [],
-    });
-  }
-
-  /** The metrics this service records, in registration order. */
-  private get metrics() {
-    return [this.requestCounter, this.inflightGauge, this.requestDuration];
+    this.requestDuration = histogram(names.requestDuration, REQUEST_DURATION_HELP, REQUEST_DURATION_BUCKETS);
+    if (options.streamingMetrics !== false) {
+      const buckets = options.buckets ?? {};
+      const bucketsOf = (key: keyof StreamingBuckets, defaults: readonly number[]) =>
+        buckets[key] === undefined ? defaults : assertBuckets(`buckets.${key}`, buckets[key]);
+      this.streaming = {
+        timeToFirstToken: histogram(
+          names.timeToFirstToken,
+          TIME_TO_FIRST_TOKEN_HELP,
+          bucketsOf('timeToFirstToken', TIME_TO_FIRST_TOKEN_BUCKETS),
+        ),
+        interTokenLatency: histogram(
+          names.interTokenLatency,
+          INTER_TOKEN_LATENCY_HELP,
+          bucketsOf('interTokenLatency', INTER_TOKEN_LATENCY_BUCKETS),
+        ),
+        inputSequenceTokens: histogram(
+          names.inputSequenceTokens,
+          INPUT_SEQUENCE_TOKENS_HELP,
+          bucketsOf('inputSequenceTokens', INPUT_SEQUENCE_TOKENS_BUCKETS),
+        ),
+        outputSequenceTokens: histogram(
+          names.outputSequenceTokens,
+          OUTPUT_SEQUENCE_TOKENS_HELP,
+          bucketsOf('outputSequenceTokens', OUTPUT_SEQUENCE_TOKENS_BUCKETS),
+        ),
+      };
+    }
+    this.metrics = [
+      this.requestCounter,
+      this.inflightGauge,
+      this.requestDuration,
+      ...(this.streaming ? Object.values(this.streaming) : []),
+    ];
   }
 
   /**
@@ -97,21 +152,35 @@ export class LlmMetricsService {
    */
   createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean): InflightGuard {
     const requestType = streaming ? REQUEST_TYPE_STREAM : REQUEST_TYPE_UNARY;
-    return new InflightGuard(this.seriesFor(this.modelLabels.resolve(model)), endpoint, requestType);
+    return new InflightGuard(this.seriesFor(this.modelLabels.resolve(model)), endpoint, requestType, this.clock);
   }
 
-  /** The number of requests counted for these labels. */
-  async getRequestCounter(model: string, endpoint: EndpointName, requestType: RequestType, status: Status): Promise<number> {
+  /**
+   * The number of requests counted for these labels; with the `error_type`
+   * label, for that error type, or summed over all of them if it is not given.
+   */
+  async getRequestCounter(
+    model: string,
+    endpoint: EndpointName,
+    requestType: RequestType,
+    status: Status,
+    errorType?: string,
+  ): Promise<number> {
     const label = this.modelLabels.peek(model);
     const { values } = await this.requestCounter.get();
-    const found = values.find(
-      ({ labels }) =>
+    let count = 0;
+    for (const { labels, value } of values) {
+      if (
         labels.model === label &&
         labels.endpoint === endpoint &&
         labels.request_type === requestType &&
-        labels.status === status,
-    );
-    return found?.value ?? 0;
+        labels.status === status &&
+        (errorType === undefined || labels.error_type === errorType)
+      ) {
+        count += value;
+      }
+    }
+    return count;
   }
 
   /** The number of requests for `model` in flight now. */
@@ -124,11 +193,19 @@ export class LlmMetricsService {
   private seriesFor(model: string): ModelSeries {
     let series = this.seriesByModel.get(model);
     if (!series) {
+      const streaming = this.streaming;
       series = new ModelSeries(
         model,
         this.requestCounter,
+        this.hasErrorType,
         this.inflightGauge.labels(model),
         this.requestDuration.labels(model),
+        streaming && {
+          timeToFirstToken: streaming.timeToFirstToken.labels(model),
+          interTokenLatency: streaming.interTokenLatency.labels(model),
+          inputSequenceTokens: streaming.inputSequenceTokens.labels(model),
+          outputSequenceTokens: streaming.outputSequenceTokens.labels(model),
+        },
       );
       this.seriesByModel.set(model, series);
     }

@@ -2,17 +2,14 @@ import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestI
 import { Reflector } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
-import type { InflightGuard } from '../core/inflight.guard.js';
 import type { EndpointName } from '../core/labels.js';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
 import { TRACK_LLM_METADATA } from './llm-metrics.constants.js';
 import { MODULE_OPTIONS_TOKEN } from './llm-metrics.module-definition.js';
 import type { LlmHttpRequest, LlmMetricsModuleOptions } from './llm-metrics.options.js';
-import { finalizeOnResponseClose } from './response-shapes/handled-response.tracker.js';
+import { REQUEST_TRACKING, RequestTracking } from './request-tracking.js';
+import { observeHandledResponse } from './response-shapes/handled-response.tracker.js';
 import { isStreamingBody, trackStreamingBody } from './response-shapes/streaming-body.tracker.js';
-
-/** Where the current request's guard is kept on the request object. */
-export const REQUEST_GUARD = Symbol.for('nestjs-llm-metrics.guard');
 
 /** How a route is tracked, decided once per handler from its metadata. */
 interface RoutePlan {
@@ -23,6 +20,8 @@ interface RoutePlan {
   readonly writesResponse: boolean;
 }
 
+type TrackedRequest = LlmHttpRequest & { [REQUEST_TRACKING]?: RequestTracking };
+
 // Nest's metadata keys (stable since Nest 8), read directly so as not to
 // depend on Nest's internal exports.
 const ROUTE_ARGS_METADATA = '__routeArguments__';
@@ -31,41 +30,31 @@ const SSE_METADATA = '__sse__';
 const RESPONSE_PARAM = 1;
 const NEXT_PARAM = 2;
 
-/** Whether the client's connection is gone (Express response or Fastify reply). */
-function isConnectionClosed(response: ServerResponse | { raw: ServerResponse }): boolean {
-  const raw = 'raw' in response ? response.raw : response;
-  return raw.destroyed === true && !raw.writableFinished;
-}
-
-function defaultModelFrom(request: LlmHttpRequest): unknown {
+function bodyField(request: LlmHttpRequest, field: 'model' | 'stream'): unknown {
   const body = request.body;
-  return typeof body === 'object' && body !== null ? (body as { model?: unknown }).model : undefined;
-}
-
-function defaultStreamFrom(request: LlmHttpRequest): unknown {
-  const body = request.body;
-  return typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[field] : undefined;
 }
 
 /**
  * Records the LLM metrics of the routes `@TrackLlm()` marks: opens an
  * `InflightGuard` before the handler runs and finishes it exactly once, when
- * the response really ends (completed, failed, streamed out, or abandoned).
+ * the response really ends (completed, failed, streamed out, or abandoned),
+ * recording the streaming metrics of what the response carried on the way.
  * Routes without `@TrackLlm()` metadata pass through untouched.
  */
 @Injectable()
 export class LlmMetricsInterceptor implements NestInterceptor {
   private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan | null>>();
-  private readonly modelFrom: (request: LlmHttpRequest) => unknown;
-  private readonly streamFrom: (request: LlmHttpRequest) => unknown;
+  private readonly modelFrom: ((request: LlmHttpRequest) => unknown) | undefined;
+  private readonly streamFrom: ((request: LlmHttpRequest) => unknown) | undefined;
 
   constructor(
     private readonly metrics: LlmMetricsService,
     private readonly reflector: Reflector,
     @Inject(MODULE_OPTIONS_TOKEN) options: LlmMetricsModuleOptions,
   ) {
-    this.modelFrom = options.modelFrom ?? defaultModelFrom;
-    this.streamFrom = options.streamFrom ?? defaultStreamFrom;
+    this.modelFrom = options.modelFrom;
+    this.streamFrom = options.streamFrom;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -74,44 +63,48 @@ export class LlmMetricsInterceptor implements NestInterceptor {
       return next.handle();
     }
     const http = context.switchToHttp();
-    const request = http.getRequest<LlmHttpRequest & { [REQUEST_GUARD]?: InflightGuard }>();
-    if (request[REQUEST_GUARD]) {
+    const request = http.getRequest<TrackedRequest>();
+    if (request[REQUEST_TRACKING]) {
       // Already tracked (e.g. `@TrackLlm()` on both the class and the method).
       return next.handle();
     }
+    const response = http.getResponse<ServerResponse | { raw: ServerResponse }>();
+    const rawResponse = 'raw' in response ? response.raw : response;
     return new Observable((subscriber) => {
-      const guard = this.openGuard(plan, request);
-      request[REQUEST_GUARD] = guard;
-      const settle = (delivered: boolean) => {
-        if (delivered) {
-          guard.markOk();
-        }
-        guard.finish();
-      };
+      const guard = this.metrics.createInflightGuard(
+        this.getModel(request),
+        plan.endpoint,
+        plan.isSse || this.isStreaming(request),
+      );
+      const tracking = new RequestTracking(guard, rawResponse);
+      request[REQUEST_TRACKING] = tracking;
       // Once the response or a streamed body owns the outcome, the handler's
       // Observable completing no longer ends the request.
       let outcomeHandedOver = plan.writesResponse;
       if (plan.writesResponse) {
-        const response = http.getResponse<ServerResponse | { raw: ServerResponse }>();
-        finalizeOnResponseClose('raw' in response ? response.raw : response, settle);
+        observeHandledResponse(rawResponse, tracking);
       }
       const subscription = next.handle().subscribe({
         next: (value: unknown) => {
-          if (!plan.isSse && !outcomeHandedOver && isStreamingBody(value)) {
+          if (plan.isSse) {
+            tracking.observeEvent(value);
+          } else if (!outcomeHandedOver && isStreamingBody(value)) {
             outcomeHandedOver = true;
-            value = trackStreamingBody(value, settle);
+            value = trackStreamingBody(value, tracking);
+          } else {
+            tracking.observeValue(value);
           }
           subscriber.next(value);
         },
         error: (err: unknown) => {
-          guard.finish();
+          tracking.fail(err);
           subscriber.error(err);
         },
         complete: () => {
           if (!outcomeHandedOver) {
             // Nest does not abandon a handler that returned a Promise when its
-            // client leaves: an answer that can no longer be delivered is an error.
-            settle(!isConnectionClosed(http.getResponse()));
+            // client leaves: an answer that can no longer be delivered is cancelled.
+            tracking.complete();
           }
           subscriber.complete();
         },
@@ -120,24 +113,26 @@ export class LlmMetricsInterceptor implements NestInterceptor {
         subscription.unsubscribe();
         // Unsubscribed before completing: the client went away.
         if (!outcomeHandedOver) {
-          guard.finish();
+          tracking.cancel();
         }
       };
     });
   }
 
-  private openGuard(plan: RoutePlan, request: LlmHttpRequest): InflightGuard {
-    return this.metrics.createInflightGuard(
-      this.read(this.modelFrom, request),
-      plan.endpoint,
-      plan.isSse || this.read(this.streamFrom, request) === true,
-    );
+  /** The model of the request (default: `request.body.model`); the model-label rules apply to whatever it returns. */
+  protected getModel(request: LlmHttpRequest): unknown {
+    return this.read(this.modelFrom, request, 'model');
+  }
+
+  /** Whether the request asks for a stream (default: `request.body.stream === true`). `@Sse()` routes always stream. */
+  protected isStreaming(request: LlmHttpRequest): boolean {
+    return this.read(this.streamFrom, request, 'stream') === true;
   }
 
   /** A throwing extractor counts as one that found nothing. */
-  private read(extract: (request: LlmHttpRequest) => unknown, request: LlmHttpRequest): unknown {
+  private read(extract: ((request: LlmHttpRequest) => unknown) | undefined, request: LlmHttpRequest, field: 'model' | 'stream'): unknown {
     try {
-      return extract(request);
+      return extract ? extract(request) : bodyField(request, field);
     } catch {
       return undefined;
     }
@@ -165,9 +160,7 @@ export class LlmMetricsInterceptor implements NestInterceptor {
       return null;
     }
     const methodName = handler.name;
-    const routeArgs: Record<string, unknown> =
-      Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ??
-      {};
+    const routeArgs: Record<string, unknown> = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ?? {};
     const takesResponse = Object.keys(routeArgs).some((key) => {
       const type = Number(key.split(':')[0]);
       return type === RESPONSE_PARAM || type === NEXT_PARAM;

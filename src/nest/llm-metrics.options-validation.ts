@@ -1,19 +1,9 @@
-import { assertMetricPrefix } from '../core/metric-definitions.js';
+import { describeValue } from '../core/describe-value.js';
+import { type StreamingBuckets, assertBuckets, assertMetricPrefix } from '../core/metric-definitions.js';
 import type { LlmMetricsModuleExtras, LlmMetricsModuleOptions } from './llm-metrics.options.js';
 
-function describe(value: unknown): string {
-  if (typeof value === 'function') {
-    return 'a function';
-  }
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
 function invalid(option: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`nestjs-llm-metrics: option "${option}" must be ${expected}, got ${describe(value)}`);
+  return new TypeError(`nestjs-llm-metrics: option "${option}" must be ${expected}, got ${describeValue(value)}`);
 }
 
 /**
@@ -47,6 +37,26 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   const { registry } = options;
   if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
     throw invalid('registry', "a prom-client Registry", registry);
+  }
+  for (const option of ['errorType', 'streamingMetrics'] as const) {
+    if (options[option] !== undefined && typeof options[option] !== 'boolean') {
+      throw invalid(option, 'a boolean', options[option]);
+    }
+  }
+  const { buckets } = options;
+  if (buckets !== undefined) {
+    if (typeof buckets !== 'object' || buckets === null) {
+      throw invalid('buckets', 'an object of bucket arrays', buckets);
+    }
+    const known: (keyof StreamingBuckets)[] = ['timeToFirstToken', 'interTokenLatency', 'inputSequenceTokens', 'outputSequenceTokens'];
+    for (const [key, value] of Object.entries(buckets)) {
+      if (!known.includes(key as keyof StreamingBuckets)) {
+        throw invalid('buckets', `an object with the keys ${known.join(', ')}`, buckets);
+      }
+      if (value !== undefined) {
+        assertBuckets(`buckets.${key}`, value);
+      }
+    }
   }
   const { defaultLabels } = options;
   if (

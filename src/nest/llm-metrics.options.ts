@@ -1,4 +1,5 @@
 import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registry } from 'prom-client';
+import type { StreamingBuckets } from '../core/metric-definitions.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
@@ -26,6 +27,12 @@ export interface LlmMetricsModuleOptions {
   models?: ModelAllowList;
   /** Cap on distinct model label values (default 100); further models are recorded as `unknown_model`. */
   maxModels?: number;
+  /** Add the `error_type` label to `requests_total` (default `false`: the 0.2.1 labels exactly). */
+  errorType?: boolean;
+  /** Record time to first token, inter-token latency and input/output lengths (default `true`). */
+  streamingMetrics?: boolean;
+  /** Buckets of the streaming histograms, each finite and strictly increasing (Dynamo's defaults otherwise). */
+  buckets?: StreamingBuckets;
   /** Reads the model from the request (default: `request.body.model`). */
   modelFrom?: (request: LlmHttpRequest) => unknown;
   /** Reads whether the request streams (default: `request.body.stream === true`). `@Sse()` routes always stream. */

@@ -16,7 +16,13 @@ export interface LlmMetricsSetup {
 export function setUpLlmMetrics(options: LlmMetricsModuleOptions): LlmMetricsSetup {
   validateModuleOptions(options);
   const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
-  const service = new LlmMetricsService(options.prefix, { models: options.models, maxModels: options.maxModels });
+  const service = new LlmMetricsService(options.prefix, {
+    models: options.models,
+    maxModels: options.maxModels,
+    errorType: options.errorType,
+    streamingMetrics: options.streamingMetrics,
+    buckets: options.buckets,
+  });
   const logger = new Logger('LlmMetrics');
   service.modelLabels.onCapReached((maxModels) =>
     logger.warn(

@@ -4,7 +4,7 @@ import { Endpoint, LlmMetricsService, REQUEST_DURATION_BUCKETS, RequestType, Sta
 describe('LlmMetricsService', () => {
   it('defines the three 0.2.1 metrics with their exact names, types, labels, help and buckets', async () => {
     const registry = new Registry();
-    const metrics = new LlmMetricsService();
+    const metrics = new LlmMetricsService('nv_llm', { streamingMetrics: false });
     metrics.register(registry);
     const guard = metrics.createInflightGuard('m', Endpoint.ChatCompletions, true);
     guard.markOk();
@@ -29,13 +29,17 @@ describe('LlmMetricsService', () => {
     expect(REQUEST_DURATION_BUCKETS).toEqual([0, 1, 2, 4, 8, 16, 32, 64, 128, 256]);
   });
 
-  it('uses the prefix it is given', async () => {
+  it('uses the prefix it is given, for the 0.2.1 metrics and the streaming histograms', async () => {
     const registry = new Registry();
     new LlmMetricsService('my_app').register(registry);
     expect(registry.getMetricsAsArray().map((metric) => metric.name)).toEqual([
       'my_app_http_service_requests_total',
       'my_app_http_service_inflight_requests',
       'my_app_http_service_request_duration_seconds',
+      'my_app_http_service_time_to_first_token_seconds',
+      'my_app_http_service_inter_token_latency_seconds',
+      'my_app_http_service_input_sequence_tokens',
+      'my_app_http_service_output_sequence_tokens',
     ]);
   });
 
@@ -60,7 +64,7 @@ describe('LlmMetricsService', () => {
     new LlmMetricsService().register(registry);
     const other = new LlmMetricsService();
     expect(() => other.register(registry)).toThrow(/nv_llm_http_service_requests_total/);
-    expect(registry.getMetricsAsArray()).toHaveLength(3);
+    expect(registry.getMetricsAsArray()).toHaveLength(7);
   });
 
   it('does not register into the global registry on construction', () => {
@@ -75,7 +79,7 @@ describe('LlmMetricsService', () => {
     metrics.unregister(registry);
     expect(registry.getMetricsAsArray()).toHaveLength(0);
     metrics.register(registry);
-    expect(registry.getMetricsAsArray()).toHaveLength(3);
+    expect(registry.getMetricsAsArray()).toHaveLength(7);
   });
 
   it('reads back 0 for labels it never counted', async () => {

@@ -1,8 +1,13 @@
 import { Endpoint, REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, RequestType, Status, TRACK_LLM_METADATA, TrackLlm } from '../../src/index.js';
 
 describe('labels and @TrackLlm()', () => {
-  it('exports the label values of the 0.2.1 schema', () => {
-    expect(Endpoint).toEqual({ Completions: 'completions', ChatCompletions: 'chat_completions' });
+  it('exports the label values of the 0.2.1 schema, and the later endpoints', () => {
+    expect(Endpoint).toEqual({
+      Completions: 'completions',
+      ChatCompletions: 'chat_completions',
+      Embeddings: 'embeddings',
+      Responses: 'responses',
+    });
     expect(RequestType).toEqual({ Unary: 'unary', Stream: 'stream' });
     expect(Status).toEqual({ Success: 'success', Error: 'error' });
     expect([REQUEST_STATUS_SUCCESS, REQUEST_STATUS_ERROR, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY]).toEqual([

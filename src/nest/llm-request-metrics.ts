@@ -1,0 +1,57 @@
+import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
+import { ErrorType } from '../core/labels.js';
+import type { TokenUsage } from '../core/openai-chunk.inspector.js';
+import { REQUEST_TRACKING, type RequestTracking } from './request-tracking.js';
+
+/**
+ * What a handler can tell the metrics that the interceptor cannot see, for
+ * the current request. On a route that is not tracked, every call does nothing.
+ */
+export class LlmRequestMetrics {
+  /** @internal handed out by `@RequestMetrics()`. */
+  constructor(private readonly tracking: RequestTracking | undefined) {}
+
+  /** Whether the current request is tracked. */
+  get tracked(): boolean {
+    return this.tracking !== undefined;
+  }
+
+  /** The `model` label value the request is recorded under, if it is tracked. */
+  get model(): string | undefined {
+    return this.tracking?.guard.model;
+  }
+
+  /**
+   * Counts the request as an error of `errorType` however its response ends,
+   * e.g. a stream that reports an engine failure in an event and ends normally.
+   */
+  markError(errorType: ErrorType = ErrorType.Internal): void {
+    this.tracking?.markError(errorType);
+  }
+
+  /**
+   * Reports that `count` output tokens are being sent now, for chunks without
+   * a `usage` or whose choices hold several tokens. From the first call on,
+   * chunks are no longer counted as one token each.
+   */
+  recordTokens(count: number): void {
+    this.tracking?.recordTokens(count);
+  }
+
+  /** Reports the request's token usage (`prompt_tokens` → input length, `completion_tokens` → output length). */
+  recordUsage(usage: TokenUsage): void {
+    this.tracking?.recordUsage(usage);
+  }
+}
+
+const untracked = new LlmRequestMetrics(undefined);
+
+/**
+ * Injects the current request's `LlmRequestMetrics` into a handler parameter:
+ * `chat(@Body() body, @RequestMetrics() metrics: LlmRequestMetrics)`.
+ */
+export const RequestMetrics = createParamDecorator((_: unknown, context: ExecutionContext): LlmRequestMetrics => {
+  const request = context.switchToHttp().getRequest<{ [REQUEST_TRACKING]?: RequestTracking }>();
+  const tracking = request[REQUEST_TRACKING];
+  return tracking ? new LlmRequestMetrics(tracking) : untracked;
+});

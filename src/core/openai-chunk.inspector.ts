@@ -109,6 +109,9 @@ function parseData(data: string): unknown {
   }
 }
 
+/** Longest event the reader waits for; a body that is not SSE must not pile up in memory. */
+const MAX_EVENT_LENGTH = 1 << 20;
+
 /**
  * Reads the Server-Sent Events of a response as its chunks are written,
  * whatever their boundaries: a chunk may hold several events, or part of one.
@@ -116,6 +119,7 @@ function parseData(data: string): unknown {
 export class SseEventReader {
   private pending = '';
   private dataLines: string[] = [];
+  private dataLength = 0;
   private readonly decoder = new StringDecoder('utf8');
 
   /** Summarizes the events that `chunk` completes. */
@@ -135,14 +139,22 @@ export class SseEventReader {
         if (this.dataLines.length > 0) {
           const summary = summarizePayload(parseData(this.dataLines.join('\n')));
           this.dataLines = [];
+          this.dataLength = 0;
           tokens += summary.tokens;
           usage = summary.usage ?? usage;
         }
       } else if (line.startsWith('data:')) {
-        this.dataLines.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+        const data = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+        this.dataLength += data.length;
+        if (this.dataLength > MAX_EVENT_LENGTH) {
+          this.dataLines = [];
+          this.dataLength = 0;
+        } else {
+          this.dataLines.push(data);
+        }
       }
     }
-    this.pending = text.slice(start);
+    this.pending = text.length - start > MAX_EVENT_LENGTH ? '' : text.slice(start);
     return usage ? { tokens, usage } : { tokens };
   }
 }

@@ -1,0 +1,75 @@
+import { SseEventReader, summarizePayload } from '../../src/index.js';
+
+const chatChunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+
+describe('summarizePayload', () => {
+  it('counts each choice that carries output as one token', () => {
+    expect(summarizePayload({ choices: [{ delta: { content: 'a' } }, { delta: { content: 'b' } }] }).tokens).toBe(2);
+    expect(summarizePayload({ choices: [{ text: 'once' }] }).tokens).toBe(1);
+    expect(summarizePayload({ choices: [{ delta: { tool_calls: [{ index: 0 }] } }] }).tokens).toBe(1);
+    expect(summarizePayload({ choices: [{ delta: { reasoning_content: 'hm' } }] }).tokens).toBe(1);
+    expect(summarizePayload({ type: 'response.output_text.delta', delta: 'hi' }).tokens).toBe(1);
+  });
+
+  it('counts no token for role-only, empty and finish chunks', () => {
+    expect(summarizePayload({ choices: [{ delta: { role: 'assistant', content: '' } }] }).tokens).toBe(0);
+    expect(summarizePayload({ choices: [{ delta: {}, finish_reason: 'stop' }] }).tokens).toBe(0);
+    expect(summarizePayload({ choices: [] }).tokens).toBe(0);
+    expect(summarizePayload('text').tokens).toBe(0);
+    expect(summarizePayload(null).tokens).toBe(0);
+  });
+
+  it('reads valid usage counts, OpenAI and Responses API names alike', () => {
+    expect(summarizePayload({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }).usage).toEqual({
+      prompt_tokens: 3,
+      completion_tokens: 4,
+    });
+    expect(summarizePayload({ type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 6 } } }).usage).toEqual({
+      prompt_tokens: 5,
+      completion_tokens: 6,
+    });
+    expect(summarizePayload({ usage: { prompt_tokens: -1, completion_tokens: 'many' } }).usage).toBeUndefined();
+    expect(summarizePayload({ usage: { prompt_tokens: 8 } }).usage).toEqual({ prompt_tokens: 8 });
+  });
+});
+
+describe('SseEventReader', () => {
+  it('summarizes the events a chunk completes, several at once', () => {
+    const reader = new SseEventReader();
+    expect(reader.read(chatChunk('a') + chatChunk('b') + chatChunk('c')).tokens).toBe(3);
+  });
+
+  it('waits for the end of an event split across chunks, bytes included', () => {
+    const reader = new SseEventReader();
+    const bytes = Buffer.from(chatChunk('héllo'));
+    const cut = bytes.indexOf(0xa9); // inside the two bytes of "é"
+    expect(reader.read(bytes.subarray(0, cut)).tokens).toBe(0);
+    expect(reader.read(bytes.subarray(cut)).tokens).toBe(1);
+  });
+
+  it('ignores [DONE], comments, other fields and data that is not JSON', () => {
+    const reader = new SseEventReader();
+    const summary = reader.read(': keep-alive\n\nevent: ping\nid: 4\ndata: not json\n\ndata: [DONE]\n\n');
+    expect(summary).toEqual({ tokens: 0 });
+  });
+
+  it('accepts CRLF line ends and data without a space after the colon', () => {
+    const reader = new SseEventReader();
+    expect(reader.read('data:{"choices":[{"delta":{"content":"x"}}]}\r\n\r\n').tokens).toBe(1);
+  });
+
+  it('reads the usage of an include_usage chunk', () => {
+    const reader = new SseEventReader();
+    const summary = reader.read(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 20 } })}\n\n`);
+    expect(summary).toEqual({ tokens: 0, usage: { prompt_tokens: 10, completion_tokens: 20 } });
+  });
+
+  it('does not hold on to a body that is not SSE', () => {
+    const reader = new SseEventReader();
+    for (let i = 0; i < 5; i++) {
+      reader.read('x'.repeat(600_000));
+    }
+    expect((reader as unknown as { pending: string }).pending.length).toBeLessThanOrEqual(1 << 20);
+    expect(reader.read('\n' + chatChunk('after')).tokens).toBe(1);
+  });
+});

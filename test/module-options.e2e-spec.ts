@@ -169,6 +169,14 @@ describe('LlmMetricsModule', () => {
       expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(1);
     });
 
+    it('takes streaming buckets from the options', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ buckets: { outputSequenceTokens: [10, 20] } })));
+      const registry = app.app.get<Registry>(LLM_METRICS_REGISTRY);
+      const bounds = (name: string) => (registry.getSingleMetric(`nv_llm_http_service_${name}`) as unknown as { upperBounds: number[] }).upperBounds;
+      expect(bounds('output_sequence_tokens')).toEqual([10, 20]);
+      expect(bounds('input_sequence_tokens')).toEqual([0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000]);
+    });
+
     it('answers 500 "Failed to encode metrics" when the registry cannot encode, and recovers', async () => {
       class FlakyRegistry extends Registry {
         failing = true;
@@ -192,6 +200,9 @@ describe('LlmMetricsModule', () => {
       ['models', { models: 'all' }, /option "models".*"all"/],
       ['modelFrom', { modelFrom: 'body.model' }, /option "modelFrom".*"body.model"/],
       ['defaultLabels', { defaultLabels: { instance: 1 } }, /option "defaultLabels"/],
+      ['errorType', { errorType: 'yes' }, /option "errorType".*"yes"/],
+      ['buckets', { buckets: { timeToFirstToken: [1, 0.5] } }, /option "buckets.timeToFirstToken".*\[1, 0.5\]/],
+      ['buckets key', { buckets: { ttft: [1] } }, /option "buckets" must be an object with the keys/],
     ])('fails at start-up on an invalid %s, naming it', async (_, options, message) => {
       await expect(
         Test.createTestingModule({ imports: [LlmMetricsModule.forRoot(options as LlmMetricsModuleOptions)] }).compile(),

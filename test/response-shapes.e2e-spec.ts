@@ -236,6 +236,12 @@ describe('every response shape is counted once, when it really ends', () => {
     });
   });
 
+  it('counts a custom endpoint under its own name', async () => {
+    await postJson(running.baseUrl, '/shapes/rerank', { model });
+    await settled(1);
+    expect(await requests(unary('rerank', 'success'))).toBe(1);
+  });
+
   it('does not track an undecorated route, nor the metrics route itself', async () => {
     const before = await scrape(running.baseUrl);
     await fetch(`${running.baseUrl}/shapes/untracked`);

@@ -18,7 +18,7 @@ import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, interval, map, of, take } from 'rxjs';
-import { Endpoint, TrackLlm } from '../../src/index.js';
+import { Endpoint, type ErrorType, type LlmRequestMetrics, RequestMetrics, TrackLlm } from '../../src/index.js';
 
 /** What the fixture routes read from the body besides `model` and `stream`. */
 export interface ShapeRequest {
@@ -30,6 +30,10 @@ export interface ShapeRequest {
   delayMs?: number;
   /** A streaming route fails after this many chunks. */
   failAfter?: number;
+  /** Sent as OpenAI `usage`: in a last chunk before `[DONE]` (streams), or in the answer (unary). */
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** `@RequestMetrics()` routes: the error type to mark in-band. */
+  markError?: ErrorType;
 }
 
 function sseLine(index: number): string {
@@ -45,6 +49,9 @@ async function* sseLines(request: ShapeRequest): AsyncGenerator<string> {
     await sleep(request.delayMs ?? 0);
     yield sseLine(i);
   }
+  if (request.usage) {
+    yield `data: ${JSON.stringify({ choices: [], usage: request.usage })}\n\n`;
+  }
   yield 'data: [DONE]\n\n';
 }
 
@@ -55,7 +62,7 @@ export class ResponseShapesController {
   @HttpCode(200)
   @TrackLlm(Endpoint.Completions)
   value(@Body() body: ShapeRequest) {
-    return { model: body.model, text: 'hello' };
+    return { model: body.model, text: 'hello', usage: body.usage };
   }
 
   @Post('promise')
@@ -130,6 +137,9 @@ export class ResponseShapesController {
           return;
         }
         if (sent >= (body.chunks ?? 3)) {
+          if (body.usage) {
+            subscriber.next({ data: { choices: [], usage: body.usage } });
+          }
           subscriber.next({ data: '[DONE]' });
           subscriber.complete();
           return;
@@ -145,7 +155,7 @@ export class ResponseShapesController {
   @TrackLlm(Endpoint.ChatCompletions)
   async handWritten(@Body() body: ShapeRequest, @Res() res: Response): Promise<void> {
     if (body.stream !== true) {
-      res.status(200).json({ text: 'hello' });
+      res.status(200).json({ text: 'hello', usage: body.usage });
       return;
     }
     res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -159,6 +169,33 @@ export class ResponseShapesController {
       res.write(line);
     }
     res.end();
+  }
+
+  /** `@Res()` SSE whose chunks carry two tokens each, reported by the handler; an in-band error on request. */
+  @Post('res-reported')
+  @TrackLlm(Endpoint.ChatCompletions)
+  async reported(@Body() body: ShapeRequest, @Res() res: Response, @RequestMetrics() metrics: LlmRequestMetrics): Promise<void> {
+    res.status(200).set({ 'content-type': 'text/event-stream' });
+    for (let i = 0; i < (body.chunks ?? 3); i++) {
+      await sleep(body.delayMs ?? 0);
+      metrics.recordTokens(2);
+      res.write(sseLine(i));
+    }
+    if (body.markError) {
+      metrics.markError(body.markError);
+      res.write('data: {"error":{"message":"engine overloaded"}}\n\n');
+    }
+    metrics.recordUsage({ prompt_tokens: 11 });
+    res.end('data: [DONE]\n\n');
+  }
+
+  /** `@RequestMetrics()` on a route that is not tracked: a handle that does nothing. */
+  @Post('untracked-reported')
+  @HttpCode(200)
+  untrackedReported(@RequestMetrics() metrics: LlmRequestMetrics) {
+    metrics.recordTokens(3);
+    metrics.markError();
+    return { tracked: metrics.tracked, model: metrics.model ?? null };
   }
 
   /** `@Res()` answering an error status itself. */
@@ -182,6 +219,14 @@ export class ResponseShapesController {
   passthrough(@Res({ passthrough: true }) res: Response) {
     res.setHeader('x-passthrough', 'yes');
     return { text: 'hello' };
+  }
+
+  /** A custom endpoint name. */
+  @Post('rerank')
+  @HttpCode(200)
+  @TrackLlm('rerank')
+  rerank(@Body() body: ShapeRequest) {
+    return { model: body.model, results: [] };
   }
 
   @Get('untracked')

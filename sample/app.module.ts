@@ -5,6 +5,7 @@ import { DEFAULT_MOCK_MODELS, DEFAULT_TOKEN_DELAY_MS } from './engine/mock-engin
 import { ChatCompletionsService } from './openai/chat-completions.service.js';
 import { ChatSseController } from './openai/chat-sse.controller.js';
 import { CompletionsService } from './openai/completions.service.js';
+import { EmbeddingsService } from './openai/embeddings.service.js';
 import { OpenAiController } from './openai/openai.controller.js';
 
 /** Settings of the sample app, mostly for tests. */
@@ -48,7 +49,7 @@ export class AppModule {
         MockEngineModule.register({ models, tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv() }),
       ],
       controllers: [OpenAiController, ChatSseController],
-      providers: [ChatCompletionsService, CompletionsService],
+      providers: [ChatCompletionsService, CompletionsService, EmbeddingsService],
     };
   }
 }

@@ -134,6 +134,56 @@ describe('the sample OpenAI-compatible app', () => {
     });
   });
 
+  it('answers embeddings and records their input length', async () => {
+    const res = await counted(() => postJson(app.baseUrl, '/v1/embeddings', { model: SMALL, input: ['one two three', 'four five'] }));
+    expect(res.status).toBe(200);
+    const list = JSON.parse(res.text) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number } };
+    expect(list.data).toHaveLength(2);
+    expect(list.usage.prompt_tokens).toBe(5);
+    const text = await metrics();
+    expect(valueOf(text, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' })).toBe(1);
+    expect(valueOf(text, 'nv_llm_http_service_input_sequence_tokens_sum', { model: SMALL })).toBe(5);
+  });
+
+  describe.each([
+    ['written through @Res()', '/v1/chat/completions', chatBody({ stream: true, max_tokens: 4 })],
+    ['a StreamableFile', '/v1/completions', { model: LLAMA, prompt: 'Once upon a time', stream: true, max_tokens: 4 }],
+    ['@Sse()', '/v1/chat/completions/sse', chatBody({ max_tokens: 4 })],
+  ])('the streaming metrics of a stream %s', (_, path, body) => {
+    const TOKEN_DELAY_MS = 40;
+    let timedApp: RunningApp;
+    beforeEach(async () => {
+      timedApp = await startApp(AppModule.register({ tokenDelayMs: TOKEN_DELAY_MS }));
+    });
+    afterEach(() => timedApp.close());
+
+    const finished = () =>
+      eventually(
+        () => scrape(timedApp.baseUrl),
+        (t) => sumOf(t, REQUESTS) >= 1,
+      );
+
+    it('record TTFT after the first token delay, ITL for each later token, and OSL from the chunks', async () => {
+      await postJson(timedApp.baseUrl, path, body);
+      const text = await finished();
+      const ttft = valueOf(text, 'nv_llm_http_service_time_to_first_token_seconds_sum', { model: LLAMA });
+      expect(valueOf(text, 'nv_llm_http_service_time_to_first_token_seconds_count', { model: LLAMA })).toBe(1);
+      expect(ttft).toBeGreaterThanOrEqual((TOKEN_DELAY_MS - 5) / 1000);
+      expect(ttft).toBeLessThan(1);
+      expect(valueOf(text, 'nv_llm_http_service_inter_token_latency_seconds_count', { model: LLAMA })).toBe(4 - 1);
+      expect(valueOf(text, 'nv_llm_http_service_output_sequence_tokens_sum', { model: LLAMA })).toBe(4);
+    });
+
+    it('record ISL and OSL from usage with stream_options.include_usage', async () => {
+      const res = await postJson(timedApp.baseUrl, path, { ...body, stream_options: { include_usage: true } });
+      const usage = (JSON.parse(sseData(res.text).at(-2)!) as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
+      const text = await finished();
+      expect(valueOf(text, 'nv_llm_http_service_input_sequence_tokens_sum', { model: LLAMA })).toBe(usage.prompt_tokens);
+      expect(valueOf(text, 'nv_llm_http_service_output_sequence_tokens_sum', { model: LLAMA })).toBe(usage.completion_tokens);
+      expect(usage.completion_tokens).toBe(4);
+    });
+  });
+
   it('leaves a promtool-clean exposition with nothing in flight', async () => {
     const text = await metrics();
     expect(sumOf(text, INFLIGHT)).toBe(0);

@@ -1,5 +1,5 @@
 import { InvalidRequestException } from './openai.exceptions.js';
-import type { ChatCompletionRequest, ChatMessage, CompletionRequest, StreamOptions } from './openai.types.js';
+import type { ChatCompletionRequest, ChatMessage, CompletionRequest, EmbeddingRequest, StreamOptions } from './openai.types.js';
 
 type Fields = Record<string, unknown>;
 
@@ -84,4 +84,21 @@ export function validateCompletionRequest(value: unknown): CompletionRequest {
     throw new InvalidRequestException('`prompt` is required and must be a string or a non-empty array of strings.', 'prompt');
   }
   return { model: modelName, prompt, ...generationFields(fields) };
+}
+
+/**
+ * Checks the body of `POST /v1/embeddings`.
+ * @throws InvalidRequestException (400) naming the first faulty parameter.
+ */
+export function validateEmbeddingRequest(value: unknown): EmbeddingRequest {
+  const fields = body(value);
+  const modelName = model(fields);
+  const { input } = fields;
+  const isInput =
+    (typeof input === 'string' && input.length > 0) ||
+    (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string'));
+  if (!isInput) {
+    throw new InvalidRequestException('`input` is required and must be a non-empty string or array of strings.', 'input');
+  }
+  return { model: modelName, input };
 }

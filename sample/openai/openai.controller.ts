@@ -6,8 +6,9 @@ import { Endpoint, TrackLlm } from '../../src/index.js';
 import { MockEngineService } from '../engine/mock-engine.service.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
 import { CompletionsService } from './completions.service.js';
+import { EmbeddingsService } from './embeddings.service.js';
 import { openAiErrorBody } from './openai.exceptions.js';
-import type { ChatCompletionRequest, ModelList, TextCompletion } from './openai.types.js';
+import type { ChatCompletionRequest, EmbeddingList, ModelList, TextCompletion } from './openai.types.js';
 import { SSE_DONE_EVENT, formatServerSentEvent, toServerSentEvents } from './server-sent-events.format.js';
 
 /**
@@ -15,6 +16,7 @@ import { SSE_DONE_EVENT, formatServerSentEvent, toServerSentEvents } from './ser
  * styles (see also `ChatSseController` for the third one, `@Sse()`):
  * - `POST /v1/chat/completions` writes its events itself through `@Res()`;
  * - `POST /v1/completions` returns a `StreamableFile` that Nest streams.
+ * `POST /v1/embeddings` is unary only.
  */
 @Controller('v1')
 export class OpenAiController {
@@ -22,6 +24,7 @@ export class OpenAiController {
     private readonly engine: MockEngineService,
     private readonly chat: ChatCompletionsService,
     private readonly completions: CompletionsService,
+    private readonly embeddings: EmbeddingsService,
   ) {}
 
   /** The served models (not tracked: it is not an LLM request). */
@@ -79,6 +82,14 @@ export class OpenAiController {
     }
     const events = Readable.from(toServerSentEvents(this.completions.stream(request)));
     return new StreamableFile(events, { type: 'text/event-stream' });
+  }
+
+  /** Embeddings: unary JSON whose `usage.prompt_tokens` the metrics record as the input length. */
+  @Post('embeddings')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.Embeddings)
+  createEmbeddings(@Body() body: unknown): EmbeddingList {
+    return this.embeddings.create(this.embeddings.parse(body));
   }
 
   private async streamChatCompletion(request: ChatCompletionRequest, res: Response, signal: AbortSignal): Promise<void> {

@@ -111,3 +111,24 @@ export interface OpenAiErrorBody {
     code: string | null;
   };
 }
+
+/** The body of `POST /v1/embeddings`. */
+export interface EmbeddingRequest {
+  model: string;
+  input: string | string[];
+}
+
+/** One vector of an embeddings answer. */
+export interface Embedding {
+  object: 'embedding';
+  index: number;
+  embedding: number[];
+}
+
+/** The answer of `POST /v1/embeddings`. */
+export interface EmbeddingList {
+  object: 'list';
+  data: Embedding[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Registry, register as globalRegister } from 'prom-client';
+import { Counter, Registry, register as globalRegister } from 'prom-client';
 import {
   LLM_METRICS_REGISTRY,
   LlmMetricsModule,
@@ -199,6 +199,8 @@ describe('LlmMetricsModule', () => {
       ['maxModels', { maxModels: 0 }, /option "maxModels".*0/],
       ['models', { models: 'all' }, /option "models".*"all"/],
       ['modelFrom', { modelFrom: 'body.model' }, /option "modelFrom".*"body.model"/],
+      ['streamFrom', { streamFrom: true }, /option "streamFrom".*true/],
+      ['registry', { registry: {} }, /option "registry"/],
       ['defaultLabels', { defaultLabels: { instance: 1 } }, /option "defaultLabels"/],
       ['errorType', { errorType: 'yes' }, /option "errorType".*"yes"/],
       ['buckets', { buckets: { timeToFirstToken: [1, 0.5] } }, /option "buckets.timeToFirstToken".*\[1, 0.5\]/],
@@ -207,6 +209,14 @@ describe('LlmMetricsModule', () => {
       await expect(
         Test.createTestingModule({ imports: [LlmMetricsModule.forRoot(options as LlmMetricsModuleOptions)] }).compile(),
       ).rejects.toThrow(message);
+    });
+
+    it('fails at start-up on a registry that already holds its metric names, naming the metric', async () => {
+      const registry = new Registry();
+      new Counter({ name: 'nv_llm_http_service_requests_total', help: 'someone else', registers: [registry] });
+      await expect(Test.createTestingModule({ imports: [LlmMetricsModule.forRoot({ registry })] }).compile()).rejects.toThrow(
+        /already holds a metric named "nv_llm_http_service_requests_total"/,
+      );
     });
 
     it('fails on an invalid path, naming it', () => {

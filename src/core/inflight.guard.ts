@@ -47,6 +47,15 @@ export class ModelSeries {
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
+/** What a guard shares with its service: the clock, the open guards, and where recording faults go. */
+export interface GuardContext {
+  readonly clock: Clock;
+  /** The guards not finished yet, so that a shutting-down app can finish them. */
+  readonly open: Set<InflightGuard>;
+  /** Called when recording a metric throws; the guard carries on. */
+  readonly onRecordError: (err: unknown) => void;
+}
+
 /**
  * One request in flight, counted exactly once. Creating it increments the
  * in-flight gauge and starts the timer; the first `finish()` (or dispose)
@@ -71,10 +80,11 @@ export class InflightGuard implements Disposable {
     private readonly series: ModelSeries,
     readonly endpoint: EndpointName,
     readonly requestType: RequestType,
-    private readonly clock: Clock,
+    private readonly context: GuardContext,
   ) {
-    this.startedAt = clock();
+    this.startedAt = context.clock();
     series.inflight.inc();
+    context.open.add(this);
   }
 
   /** The `model` label value this request is recorded under. */
@@ -99,7 +109,7 @@ export class InflightGuard implements Disposable {
 
   /** Seconds since the guard was created. */
   elapsedSeconds(): number {
-    return (this.clock() - this.startedAt) / 1000;
+    return (this.context.clock() - this.startedAt) / 1000;
   }
 
   /** Records the request as a success when it finishes. */
@@ -127,14 +137,18 @@ export class InflightGuard implements Disposable {
     if (!streaming || this.requestType !== REQUEST_TYPE_STREAM) {
       return;
     }
-    const now = this.clock();
-    if (this.lastOutputAt === undefined) {
-      streaming.timeToFirstToken.observe((now - this.startedAt) / 1000);
-    } else {
-      const latency = (now - this.lastOutputAt) / 1000 / tokens;
-      for (let i = 0; i < tokens; i++) {
-        streaming.interTokenLatency.observe(latency);
+    const now = this.context.clock();
+    try {
+      if (this.lastOutputAt === undefined) {
+        streaming.timeToFirstToken.observe((now - this.startedAt) / 1000);
+      } else {
+        const latency = (now - this.lastOutputAt) / 1000 / tokens;
+        for (let i = 0; i < tokens; i++) {
+          streaming.interTokenLatency.observe(latency);
+        }
       }
+    } catch (err) {
+      this.context.onRecordError(err);
     }
     this.lastOutputAt = now;
   }
@@ -150,12 +164,22 @@ export class InflightGuard implements Disposable {
       return;
     }
     this.isFinished = true;
+    this.context.open.delete(this);
     const series = this.series;
-    series.inflight.dec();
-    series.counter(this.endpoint, this.requestType, this.currentStatus, this.errorType).inc();
-    series.duration.observe(this.elapsedSeconds());
-    if (series.streaming && this.currentStatus === REQUEST_STATUS_SUCCESS) {
-      this.observeLengths(series.streaming);
+    // Each metric on its own: one that fails must not keep the others (the gauge above all) from being updated.
+    try {
+      series.inflight.dec();
+    } catch (err) {
+      this.context.onRecordError(err);
+    }
+    try {
+      series.counter(this.endpoint, this.requestType, this.currentStatus, this.errorType).inc();
+      series.duration.observe(this.elapsedSeconds());
+      if (series.streaming && this.currentStatus === REQUEST_STATUS_SUCCESS) {
+        this.observeLengths(series.streaming);
+      }
+    } catch (err) {
+      this.context.onRecordError(err);
     }
   }
 

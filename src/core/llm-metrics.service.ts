@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
-import { type Clock, InflightGuard, ModelSeries, type StreamingSeries } from './inflight.guard.js';
-import { type EndpointName, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
+import { type Clock, type GuardContext, InflightGuard, ModelSeries, type StreamingSeries } from './inflight.guard.js';
+import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import {
   DEFAULT_PREFIX,
   INFLIGHT_REQUESTS_HELP,
@@ -32,6 +32,11 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
   buckets?: StreamingBuckets;
   /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
   clock?: Clock;
+  /**
+   * Called when recording a metric throws (e.g. a broken collector); the
+   * request carries on. Default: the error is thrown to the caller.
+   */
+  onRecordError?: (err: unknown) => void;
 }
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
@@ -58,7 +63,7 @@ export class LlmMetricsService {
   private readonly requestDuration: Histogram<string>;
   private readonly streaming: Record<keyof StreamingSeries, Histogram<string>> | undefined;
   private readonly metrics: readonly AnyMetric[];
-  private readonly clock: Clock;
+  private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
 
   /** @throws TypeError naming the prefix or the buckets option if it is invalid. */
@@ -66,7 +71,15 @@ export class LlmMetricsService {
     this.prefix = assertMetricPrefix(prefix);
     this.modelLabels = new ModelLabelPolicy(options);
     this.hasErrorType = options.errorType === true;
-    this.clock = options.clock ?? (() => performance.now());
+    this.guardContext = {
+      clock: options.clock ?? (() => performance.now()),
+      open: new Set(),
+      onRecordError:
+        options.onRecordError ??
+        ((err) => {
+          throw err;
+        }),
+    };
     const names = metricNames(prefix);
     this.requestCounter = new Counter({
       name: names.requestsTotal,
@@ -152,7 +165,31 @@ export class LlmMetricsService {
    */
   createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean): InflightGuard {
     const requestType = streaming ? REQUEST_TYPE_STREAM : REQUEST_TYPE_UNARY;
-    return new InflightGuard(this.seriesFor(this.modelLabels.resolve(model)), endpoint, requestType, this.clock);
+    return new InflightGuard(this.seriesFor(this.modelLabels.resolve(model)), endpoint, requestType, this.guardContext);
+  }
+
+  /** Hands a fault of the metrics path to `onRecordError`. */
+  handleRecordError(err: unknown): void {
+    this.guardContext.onRecordError(err);
+  }
+
+  /** The number of requests in flight, all models together. */
+  get inflightCount(): number {
+    return this.guardContext.open.size;
+  }
+
+  /**
+   * Finishes every guard still open as an error of `errorType` (default
+   * `unavailable`), e.g. when the app shuts down with streams in flight.
+   * @returns how many there were.
+   */
+  finishInflight(errorType: ErrorType = ErrorType.Unavailable): number {
+    const open = [...this.guardContext.open];
+    for (const guard of open) {
+      guard.markError(errorType);
+      guard.finish();
+    }
+    return open.length;
   }
 
   /**

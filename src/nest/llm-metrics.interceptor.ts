@@ -2,6 +2,7 @@ import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestI
 import { Reflector } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
+import type { InflightGuard } from '../core/inflight.guard.js';
 import type { EndpointName } from '../core/labels.js';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
 import { TRACK_LLM_METADATA } from './llm-metrics.constants.js';
@@ -71,11 +72,14 @@ export class LlmMetricsInterceptor implements NestInterceptor {
     const response = http.getResponse<ServerResponse | { raw: ServerResponse }>();
     const rawResponse = 'raw' in response ? response.raw : response;
     return new Observable((subscriber) => {
-      const guard = this.metrics.createInflightGuard(
-        this.getModel(request),
-        plan.endpoint,
-        plan.isSse || this.isStreaming(request),
-      );
+      let guard: InflightGuard;
+      try {
+        guard = this.metrics.createInflightGuard(this.getModel(request), plan.endpoint, plan.isSse || this.isStreaming(request));
+      } catch (err) {
+        // The metrics are broken, not the request: serve it untracked.
+        this.metrics.handleRecordError(err);
+        return next.handle().subscribe(subscriber);
+      }
       const tracking = new RequestTracking(guard, rawResponse);
       request[REQUEST_TRACKING] = tracking;
       // Once the response or a streamed body owns the outcome, the handler's

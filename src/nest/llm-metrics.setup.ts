@@ -8,7 +8,11 @@ import { validateModuleOptions } from './llm-metrics.options-validation.js';
 export interface LlmMetricsSetup {
   readonly service: LlmMetricsService;
   readonly registry: Registry<RegistryContentType>;
-  /** Removes from the registry what the module added, so an app can be created again in the same process. */
+  /**
+   * Finishes the requests still in flight (as `unavailable` errors), then
+   * removes from the registry what the module added, so an app can be created
+   * again in the same process.
+   */
   release(): void;
 }
 
@@ -16,14 +20,25 @@ export interface LlmMetricsSetup {
 export function setUpLlmMetrics(options: LlmMetricsModuleOptions): LlmMetricsSetup {
   validateModuleOptions(options);
   const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
+  const logger = new Logger('LlmMetrics');
+  let recordErrorLogged = false;
   const service = new LlmMetricsService(options.prefix, {
+    onRecordError: (err) => {
+      // Once: a broken collector would otherwise log on every request.
+      if (!recordErrorLogged) {
+        recordErrorLogged = true;
+        logger.error(
+          `Recording a metric failed; requests are unaffected, but metrics may be incomplete: ${err instanceof Error ? err.message : String(err)}`,
+          err instanceof Error ? err.stack : undefined,
+        );
+      }
+    },
     models: options.models,
     maxModels: options.maxModels,
     errorType: options.errorType,
     streamingMetrics: options.streamingMetrics,
     buckets: options.buckets,
   });
-  const logger = new Logger('LlmMetrics');
   service.modelLabels.onCapReached((maxModels) =>
     logger.warn(
       `${maxModels} distinct model names reached (maxModels): further models are recorded as "unknown_model". ` +
@@ -49,6 +64,7 @@ export function setUpLlmMetrics(options: LlmMetricsModuleOptions): LlmMetricsSet
     service,
     registry,
     release() {
+      service.finishInflight();
       service.unregister(registry);
       for (const name of defaultMetricNames) {
         registry.removeSingleMetric(name);

@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { INestApplication, LoggerService, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,10 +10,13 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Compiles `module` into an app and listens on loopback. */
-export async function startApp(module: Type<unknown> | ReturnType<typeof Object>): Promise<RunningApp> {
+/** Compiles `module` into an app and listens on loopback; silent unless given a logger. */
+export async function startApp(
+  module: Type<unknown> | ReturnType<typeof Object>,
+  options: { logger?: LoggerService } = {},
+): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = moduleRef.createNestApplication({ logger: options.logger ?? false });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
@@ -97,4 +100,34 @@ export async function eventually<T>(read: () => Promise<T>, predicate: (value: T
     value = await read();
   }
   return value;
+}
+
+/** A Nest logger that keeps what it is told, by level. */
+export class RecordingLogger implements LoggerService {
+  readonly entries: { level: string; message: unknown; context: unknown }[] = [];
+
+  private record(level: string, message: unknown, rest: unknown[]): void {
+    this.entries.push({ level, message, context: rest.at(-1) });
+  }
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.record('log', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.record('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.record('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.record('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.record('verbose', message, rest);
+  }
+
+  /** The entries of `level` logged with `context`. */
+  of(level: string, context: string) {
+    return this.entries.filter((entry) => entry.level === level && entry.context === context);
+  }
 }

@@ -1,6 +1,9 @@
 import { UNKNOWN_MODEL } from './labels.js';
 
-/** Longest model name recorded as a label value; longer names become `unknown_model`. */
+/** A lone UTF-16 surrogate: it cannot be encoded in UTF-8, so two such names would print as one series. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Longest model name (in UTF-16 code units) recorded as a label value; longer names become `unknown_model`. */
 export const MAX_MODEL_NAME_LENGTH = 256;
 /** Default cap on the number of distinct model label values. */
 export const DEFAULT_MAX_MODELS = 100;
@@ -69,7 +72,12 @@ export class ModelLabelPolicy {
   }
 
   private isUsable(model: unknown): model is string {
-    if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_NAME_LENGTH) {
+    if (
+      typeof model !== 'string' ||
+      model.length === 0 ||
+      model.length > MAX_MODEL_NAME_LENGTH ||
+      LONE_SURROGATE.test(model)
+    ) {
       return false;
     }
     try {

@@ -5,7 +5,8 @@ export interface Sample {
   value: number;
 }
 
-const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/;
+// `s`: a label value may hold a raw carriage return, U+2028 or U+2029.
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/s;
 
 function unescapeLabelValue(raw: string): string {
   return raw.replace(/\\(.)/g, (_, char: string) => (char === 'n' ? '\n' : char));
@@ -16,7 +17,7 @@ function parseLabels(raw: string | undefined): Record<string, string> {
   if (!raw) {
     return labels;
   }
-  const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
+  const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gsy;
   let match: RegExpExecArray | null;
   while ((match = pair.exec(raw)) !== null) {
     labels[match[1]] = unescapeLabelValue(match[2]);

@@ -14,8 +14,14 @@ describe('ModelLabelPolicy', () => {
     ['an array', ['x']],
     ['empty', ''],
     ['longer than 256 characters', 'x'.repeat(257)],
+    ['holding a lone high surrogate', 'lone\ud800'],
+    ['holding a lone low surrogate', '\udc00x'],
   ])('records a model that is %s as unknown_model', (_, model) => {
     expect(new ModelLabelPolicy().resolve(model)).toBe(UNKNOWN_MODEL);
+  });
+
+  it('keeps a name with surrogate pairs (non-BMP characters)', () => {
+    expect(new ModelLabelPolicy().resolve('🦙-llama-𝔘')).toBe('🦙-llama-𝔘');
   });
 
   it('keeps a name of exactly 256 characters', () => {

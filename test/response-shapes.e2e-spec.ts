@@ -1,18 +1,18 @@
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { valueOf, sumOf } from './support/exposition.js';
-import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 const INFLIGHT = 'nv_llm_http_service_inflight_requests';
 const DURATION_COUNT = 'nv_llm_http_service_request_duration_seconds_count';
 
-describe('every response shape is counted once, when it really ends', () => {
+describe.each(ADAPTERS)('every response shape is counted once, when it really ends (%s)', (adapter) => {
   let running: RunningApp;
   let model: string;
   let modelCount = 0;
 
   beforeAll(async () => {
-    running = await startApp(ResponseShapesAppModule.register());
+    running = await startApp(ResponseShapesAppModule.register(), { adapter });
   });
   afterAll(() => running.close());
   // A fresh model per test keeps the counts of each test apart.

@@ -14,7 +14,7 @@ import {
   Sse,
   StreamableFile,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, interval, map, of, take } from 'rxjs';
@@ -34,6 +34,17 @@ export interface ShapeRequest {
   usage?: { prompt_tokens: number; completion_tokens: number };
   /** `@RequestMetrics()` routes: the error type to mark in-band. */
   markError?: ErrorType;
+}
+
+/** An Express `Response` or a Fastify `FastifyReply`: the fixture writes to the Node.js response under either. */
+type AnyReply = ServerResponse | { raw: ServerResponse };
+
+function rawOf(reply: AnyReply): ServerResponse {
+  return 'raw' in reply ? reply.raw : reply;
+}
+
+function sendJson(reply: AnyReply, status: number, body: unknown): void {
+  rawOf(reply).writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
 function sseLine(index: number): string {
@@ -153,12 +164,13 @@ export class ResponseShapesController {
   /** The OpenAI style: one POST route answering JSON or SSE written by hand. */
   @Post('res')
   @TrackLlm(Endpoint.ChatCompletions)
-  async handWritten(@Body() body: ShapeRequest, @Res() res: Response): Promise<void> {
+  async handWritten(@Body() body: ShapeRequest, @Res() reply: AnyReply): Promise<void> {
     if (body.stream !== true) {
-      res.status(200).json({ text: 'hello', usage: body.usage });
+      sendJson(reply, 200, { text: 'hello', usage: body.usage });
       return;
     }
-    res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const res = rawOf(reply);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
     let closed = false;
     res.on('close', () => (closed = true));
@@ -174,8 +186,9 @@ export class ResponseShapesController {
   /** `@Res()` SSE whose chunks carry two tokens each, reported by the handler; an in-band error on request. */
   @Post('res-reported')
   @TrackLlm(Endpoint.ChatCompletions)
-  async reported(@Body() body: ShapeRequest, @Res() res: Response, @RequestMetrics() metrics: LlmRequestMetrics): Promise<void> {
-    res.status(200).set({ 'content-type': 'text/event-stream' });
+  async reported(@Body() body: ShapeRequest, @Res() reply: AnyReply, @RequestMetrics() metrics: LlmRequestMetrics): Promise<void> {
+    const res = rawOf(reply);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
     for (let i = 0; i < (body.chunks ?? 3); i++) {
       await sleep(body.delayMs ?? 0);
       metrics.recordTokens(2);
@@ -201,23 +214,23 @@ export class ResponseShapesController {
   /** `@Res()` answering an error status itself. */
   @Post('res-status/:code')
   @TrackLlm(Endpoint.ChatCompletions)
-  handWrittenStatus(@Param('code', ParseIntPipe) code: number, @Res() res: Response): void {
-    res.status(code).json({ error: { message: `answered ${code}` } });
+  handWrittenStatus(@Param('code', ParseIntPipe) code: number, @Res() reply: AnyReply): void {
+    sendJson(reply, code, { error: { message: `answered ${code}` } });
   }
 
   /** `@Res()` that returns before it writes: the response, not the handler, ends the request. */
   @Post('res-detached')
   @TrackLlm(Endpoint.ChatCompletions)
-  handWrittenDetached(@Body() body: ShapeRequest, @Res() res: Response): void {
-    setTimeout(() => res.status(200).json({ text: 'later' }), body.delayMs ?? 50);
+  handWrittenDetached(@Body() body: ShapeRequest, @Res() reply: AnyReply): void {
+    setTimeout(() => sendJson(reply, 200, { text: 'later' }), body.delayMs ?? 50);
   }
 
   /** `@Res({ passthrough: true })`: Nest still sends the returned value. */
   @Post('res-passthrough')
   @HttpCode(200)
   @TrackLlm(Endpoint.Completions)
-  passthrough(@Res({ passthrough: true }) res: Response) {
-    res.setHeader('x-passthrough', 'yes');
+  passthrough(@Res({ passthrough: true }) reply: { header(name: string, value: string): unknown }) {
+    reply.header('x-passthrough', 'yes');
     return { text: 'hello' };
   }
 

@@ -1,4 +1,5 @@
-import type { INestApplication, LoggerService, Type } from '@nestjs/common';
+import type { INestApplication, LoggerService, NestApplicationOptions, Type } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,13 +11,21 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Compiles `module` into an app and listens on loopback; silent unless given a logger. */
+/** The HTTP adapters every e2e case runs on. */
+export const ADAPTERS = ['express', 'fastify'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
+
+/** Compiles `module` into an app on `adapter` (default Express) and listens on loopback; silent unless given a logger. */
 export async function startApp(
   module: Type<unknown> | ReturnType<typeof Object>,
-  options: { logger?: LoggerService } = {},
+  options: { logger?: LoggerService; adapter?: AdapterName } = {},
 ): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
-  const app = moduleRef.createNestApplication({ logger: options.logger ?? false });
+  const appOptions: NestApplicationOptions = { logger: options.logger ?? false };
+  const app =
+    options.adapter === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), appOptions)
+      : moduleRef.createNestApplication(appOptions);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import { LlmMetricsService } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { parseExposition, sumOf } from './support/exposition.js';
-import { type RunningApp, eventually, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, eventually, scrape, startApp } from './support/http.js';
 import { type ClientBehaviour, runBounded, seededRandom, send } from './support/load.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
@@ -50,12 +50,12 @@ const ROUNDS = 3;
 const REQUESTS_PER_ROUND = 1500;
 const CONCURRENCY = 64;
 
-describe('exact accounting under load and faults', () => {
+describe.each(ADAPTERS)('exact accounting under load and faults (%s)', (adapter) => {
   let app: RunningApp;
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
   beforeAll(async () => {
-    app = await startApp(ResponseShapesAppModule.register());
+    app = await startApp(ResponseShapesAppModule.register(), { adapter });
   });
   afterAll(async () => {
     agent.destroy();

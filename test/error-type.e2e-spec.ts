@@ -1,17 +1,17 @@
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { sumOf, valueOf } from './support/exposition.js';
-import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 
-describe('the opt-in error_type label (errorType: true)', () => {
+describe.each(ADAPTERS)('the opt-in error_type label (errorType: true) (%s)', (adapter) => {
   let app: RunningApp;
   let model: string;
   let modelCount = 0;
 
   beforeAll(async () => {
-    app = await startApp(ResponseShapesAppModule.register({ errorType: true, maxModels: 1000 }));
+    app = await startApp(ResponseShapesAppModule.register({ errorType: true, maxModels: 1000 }), { adapter });
   });
   afterAll(() => app.close());
   beforeEach(() => {

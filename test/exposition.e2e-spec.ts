@@ -1,6 +1,6 @@
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { promtoolCheck } from './support/promtool.js';
-import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 import { sumOf } from './support/exposition.js';
 
 const SCHEMA_0_2_1 = [
@@ -23,11 +23,11 @@ async function driveTraffic(app: RunningApp): Promise<void> {
   await postJson(app.baseUrl, '/shapes/value', { model: 'with "quotes", \\ and\nnewline' });
 }
 
-describe('the exposition', () => {
+describe.each(ADAPTERS)('the exposition (%s)', (adapter) => {
   let app: RunningApp;
 
   beforeAll(async () => {
-    app = await startApp(ResponseShapesAppModule.register());
+    app = await startApp(ResponseShapesAppModule.register(), { adapter });
   });
   afterAll(() => app.close());
 
@@ -48,7 +48,7 @@ describe('the exposition', () => {
   });
 
   it('is exactly the 0.2.1 schema with streamingMetrics: false, byte for byte after traffic', async () => {
-    const plain = await startApp(ResponseShapesAppModule.register({ streamingMetrics: false }));
+    const plain = await startApp(ResponseShapesAppModule.register({ streamingMetrics: false }), { adapter });
     try {
       await postJson(plain.baseUrl, '/shapes/value', { model: 'llama' });
       await postJson(plain.baseUrl, '/shapes/readable', { model: 'llama', stream: true, chunks: 2 });

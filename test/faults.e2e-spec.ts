@@ -1,20 +1,22 @@
 import { jest } from '@jest/globals';
+import { Agent } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { LLM_METRICS_REGISTRY } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { sumOf, valueOf } from './support/exposition.js';
-import { RecordingLogger, type RunningApp, eventually, postJson, scrape, startApp } from './support/http.js';
+import { send } from './support/load.js';
+import { ADAPTERS, RecordingLogger, type RunningApp, eventually, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 const INFLIGHT = 'nv_llm_http_service_inflight_requests';
 
-describe('faults in the metrics path never take a request down', () => {
+describe.each(ADAPTERS)('faults in the metrics path never take a request down (%s)', (adapter) => {
   let app: RunningApp;
   let logger: RecordingLogger;
 
   beforeEach(async () => {
     logger = new RecordingLogger();
-    app = await startApp(ResponseShapesAppModule.register(), { logger });
+    app = await startApp(ResponseShapesAppModule.register(), { logger, adapter });
   });
   afterEach(async () => {
     jest.restoreAllMocks();
@@ -77,19 +79,14 @@ describe('faults in the metrics path never take a request down', () => {
   });
 });
 
-describe('graceful shutdown', () => {
+describe.each(ADAPTERS)('graceful shutdown (%s)', (adapter) => {
   it('finishes every request in flight as an error when the app closes, leaving the gauge at 0', async () => {
     const registry = new Registry();
-    const app = await startApp(ResponseShapesAppModule.register({ registry, errorType: true }));
+    const app = await startApp(ResponseShapesAppModule.register({ registry, errorType: true }), { adapter });
+    // Without keep-alive: a closing server waits for idle keep-alive connections (Fastify for its keepAliveTimeout).
+    const noKeepAlive = new Agent({ keepAlive: false });
     const streams = ['/shapes/res', '/shapes/readable', '/shapes/sse-post', '/shapes/promise'].map((path) =>
-      fetch(`${app.baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'closing', stream: path !== '/shapes/promise', chunks: 12, delayMs: 50 }),
-      }).then(
-        (response) => response.text().catch(() => ''),
-        () => '',
-      ),
+      send(app.baseUrl, path, { model: 'closing', stream: path !== '/shapes/promise', chunks: 12, delayMs: 50 }, { kind: 'read' }, noKeepAlive).catch(() => 0),
     );
     const inflight = async () => valueOf(await registry.metrics(), INFLIGHT, { model: 'closing' });
     expect(await eventually(inflight, (count) => count === 4)).toBe(4);
@@ -103,7 +100,7 @@ describe('graceful shutdown', () => {
     expect((await gauge.get()).values.find((value) => value.labels.model === 'closing')?.value).toBe(0);
     expect(registry.getSingleMetric(REQUESTS)).toBeUndefined();
 
-    const again = await startApp(ResponseShapesAppModule.register({ registry }));
+    const again = await startApp(ResponseShapesAppModule.register({ registry }), { adapter });
     await postJson(again.baseUrl, '/shapes/value', { model: 'again' });
     expect(valueOf(await scrape(again.baseUrl), REQUESTS, { model: 'again', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(1);
     await again.close();

@@ -10,7 +10,7 @@ import {
 } from '../src/index.js';
 import { ChatFeatureModule } from './app/chat.feature.js';
 import { sumOf, valueOf } from './support/exposition.js';
-import { type RunningApp, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 const chatSuccess = { endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
@@ -26,10 +26,10 @@ async function chat(app: RunningApp, body: unknown, path = '/v1/chat/completions
   expect(res.status).toBe(200);
 }
 
-describe('LlmMetricsModule', () => {
+describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
   const running: RunningApp[] = [];
   const start = async (module: Parameters<typeof startApp>[0]) => {
-    const app = await startApp(module);
+    const app = await startApp(module, { adapter });
     running.push(app);
     return app;
   };
@@ -102,7 +102,7 @@ describe('LlmMetricsModule', () => {
 
     it('shares a registry it is given, and releases it on close so the app can be created again', async () => {
       for (let round = 1; round <= 2; round++) {
-        const app = await startApp(appWith(LlmMetricsModule.forRoot({ registry: globalRegister, defaultMetrics: true })));
+        const app = await startApp(appWith(LlmMetricsModule.forRoot({ registry: globalRegister, defaultMetrics: true })), { adapter });
         await chat(app, { model: 'shared' });
         expect(valueOf(await globalRegister.metrics(), REQUESTS, { model: 'shared', ...chatSuccess })).toBe(1);
         await app.close();

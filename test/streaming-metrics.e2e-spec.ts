@@ -1,6 +1,6 @@
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { samplesOf, sumOf, valueOf } from './support/exposition.js';
-import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
 
 const P = 'nv_llm_http_service_';
@@ -14,13 +14,13 @@ function histogram(text: string, name: string, model: string): { count: number; 
   };
 }
 
-describe('streaming metrics, measured over real HTTP', () => {
+describe.each(ADAPTERS)('streaming metrics, measured over real HTTP (%s)', (adapter) => {
   let app: RunningApp;
   let model: string;
   let modelCount = 0;
 
   beforeAll(async () => {
-    app = await startApp(ResponseShapesAppModule.register({ maxModels: 1000 }));
+    app = await startApp(ResponseShapesAppModule.register({ maxModels: 1000 }), { adapter });
   });
   afterAll(() => app.close());
   beforeEach(() => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 
 const DEFAULT_PORT = 3000;
@@ -18,14 +19,27 @@ function portFromEnv(): number {
   return port;
 }
 
+/** `ADAPTER` from the environment: `express` (default) or `fastify`. */
+function adapterFromEnv(): 'express' | 'fastify' {
+  const raw = process.env.ADAPTER?.trim() || 'express';
+  if (raw !== 'express' && raw !== 'fastify') {
+    throw new RangeError(`ADAPTER must be "express" or "fastify", got "${raw}"`);
+  }
+  return raw;
+}
+
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule.register());
+  const adapter = adapterFromEnv();
+  const app =
+    adapter === 'fastify'
+      ? await NestFactory.create(AppModule.register(), new FastifyAdapter())
+      : await NestFactory.create(AppModule.register());
   // Closes the app (and releases its metrics) on SIGTERM / SIGINT.
   app.enableShutdownHooks();
   const port = portFromEnv();
   await app.listen(port, process.env.HOST || '0.0.0.0');
   const logger = new Logger('Bootstrap');
-  logger.log(`OpenAI-compatible API on http://localhost:${port}/v1`);
+  logger.log(`OpenAI-compatible API on http://localhost:${port}/v1 (${adapter})`);
   logger.log(`Prometheus metrics on http://localhost:${port}/metrics`);
 }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { eventually } from './support/http.js';
+import { ADAPTERS, eventually } from './support/http.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -18,19 +18,21 @@ function freePort(): Promise<number> {
 /** `npm start` as the README's quick start runs it: build the sample, serve it, print where. */
 describe('npm start', () => {
   let server: ChildProcess | undefined;
-  afterEach(() => {
-    server?.kill('SIGTERM');
-  });
-
-  it('serves the sample API and /metrics on PORT, and says where', async () => {
+  beforeAll(() => {
     execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.sample.json')], {
       cwd: root,
       stdio: 'pipe',
     });
+  });
+  afterEach(() => {
+    server?.kill('SIGTERM');
+  });
+
+  it.each(ADAPTERS)('serves the sample API and /metrics on PORT, and says where (ADAPTER=%s)', async (adapter) => {
     const port = await freePort();
     server = spawn(process.execPath, [resolve(root, 'dist-sample/sample/main.js')], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TOKEN_DELAY_MS: '0' },
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TOKEN_DELAY_MS: '0', ADAPTER: adapter },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -38,10 +40,10 @@ describe('npm start', () => {
     server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await eventually(
       async () => output,
-      (text) => text.includes('/metrics'),
+      (text) => text.includes(`http://localhost:${port}/metrics`),
       15000,
     );
-    expect(output).toContain(`http://localhost:${port}/v1`);
+    expect(output).toContain(`http://localhost:${port}/v1 (${adapter})`);
     expect(output).toContain(`http://localhost:${port}/metrics`);
     const chat = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: 'POST',

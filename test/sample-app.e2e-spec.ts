@@ -1,6 +1,6 @@
 import { AppModule } from '../sample/app.module.js';
 import { sumOf, valueOf } from './support/exposition.js';
-import { type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
@@ -22,11 +22,11 @@ function sseData(text: string): string[] {
     .map((line) => line.slice('data: '.length));
 }
 
-describe('the sample OpenAI-compatible app', () => {
+describe.each(ADAPTERS)('the sample OpenAI-compatible app (%s)', (adapter) => {
   let app: RunningApp;
 
   beforeAll(async () => {
-    app = await startApp(AppModule.register({ tokenDelayMs: 5 }));
+    app = await startApp(AppModule.register({ tokenDelayMs: 5 }), { adapter });
   });
   afterAll(() => app.close());
 
@@ -117,7 +117,7 @@ describe('the sample OpenAI-compatible app', () => {
   ])('a stream %s', (_, path, endpoint, body) => {
     let slowApp: RunningApp;
     beforeAll(async () => {
-      slowApp = await startApp(AppModule.register({ tokenDelayMs: 40 }));
+      slowApp = await startApp(AppModule.register({ tokenDelayMs: 40 }), { adapter });
     });
     afterAll(() => slowApp.close());
 
@@ -153,7 +153,7 @@ describe('the sample OpenAI-compatible app', () => {
     const TOKEN_DELAY_MS = 40;
     let timedApp: RunningApp;
     beforeEach(async () => {
-      timedApp = await startApp(AppModule.register({ tokenDelayMs: TOKEN_DELAY_MS }));
+      timedApp = await startApp(AppModule.register({ tokenDelayMs: TOKEN_DELAY_MS }), { adapter });
     });
     afterEach(() => timedApp.close());
 

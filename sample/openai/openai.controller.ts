@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Header, HttpCode, Post, Res, StreamableFile } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { Endpoint, TrackLlm } from '../../src/index.js';
@@ -18,6 +18,9 @@ import { SSE_DONE_EVENT, formatServerSentEvent, toServerSentEvents } from './ser
  * - `POST /v1/completions` returns a `StreamableFile` that Nest streams.
  * `POST /v1/embeddings` is unary only.
  */
+/** What `@Res()` injects: an Express `Response` (a Node.js response) or a Fastify reply (holding one as `raw`). */
+type ExpressOrFastifyReply = ServerResponse | { raw: ServerResponse };
+
 @Controller('v1')
 export class OpenAiController {
   constructor(
@@ -46,17 +49,20 @@ export class OpenAiController {
   @Post('chat/completions')
   @HttpCode(200)
   @TrackLlm(Endpoint.ChatCompletions)
-  async chatCompletions(@Body() body: unknown, @Res() res: Response): Promise<void> {
+  async chatCompletions(@Body() body: unknown, @Res() reply: ExpressOrFastifyReply): Promise<void> {
     // Thrown before anything is written, so Nest's exception filter still
     // answers, even on a `@Res()` route: 400, or 404 for an unknown model.
     const request = this.chat.parse(body);
+    // The Node.js response: Express's `Response` is one, Fastify's reply holds one as `raw`.
+    const res = 'raw' in reply ? reply.raw : reply;
     const clientGone = new AbortController();
     res.once('close', () => clientGone.abort());
     try {
       if (request.stream) {
         await this.streamChatCompletion(request, res, clientGone.signal);
       } else {
-        res.status(200).json(await this.chat.create(request, clientGone.signal));
+        const completion = await this.chat.create(request, clientGone.signal);
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(completion));
       }
     } catch (err) {
       if (clientGone.signal.aborted) {
@@ -92,11 +98,8 @@ export class OpenAiController {
     return this.embeddings.create(this.embeddings.parse(body));
   }
 
-  private async streamChatCompletion(request: ChatCompletionRequest, res: Response, signal: AbortSignal): Promise<void> {
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('Connection', 'keep-alive');
+  private async streamChatCompletion(request: ChatCompletionRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     res.flushHeaders();
     try {
       for await (const chunk of this.chat.stream(request, signal)) {
@@ -114,7 +117,7 @@ export class OpenAiController {
   }
 
   /** Writes `event`, waiting for a slow client to catch up (backpressure). */
-  private async write(res: Response, event: string, signal: AbortSignal): Promise<void> {
+  private async write(res: ServerResponse, event: string, signal: AbortSignal): Promise<void> {
     if (!res.write(event)) {
       await once(res, 'drain', { signal });
     }

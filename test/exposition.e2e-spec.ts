@@ -93,3 +93,59 @@ describe.each(ADAPTERS)('the exposition (%s)', (adapter) => {
     expect(status).not.toBe(0);
   });
 });
+
+describe.each(ADAPTERS)('content negotiation (%s)', (adapter) => {
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp(ResponseShapesAppModule.register(), { adapter });
+    await driveTraffic(app);
+  });
+  afterAll(() => app.close());
+
+  const scrapeWith = async (accept?: string) => {
+    const response = await fetch(`${app.baseUrl}/metrics`, { headers: accept ? { accept } : {} });
+    return { contentType: response.headers.get('content-type'), body: await response.text() };
+  };
+  // What Prometheus 2.42 sends.
+  const PROMETHEUS_ACCEPT =
+    'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+  it('answers OpenMetrics when the scraper asks for application/openmetrics-text, and promtool parses it', async () => {
+    const { contentType, body } = await scrapeWith(PROMETHEUS_ACCEPT);
+    expect(contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(body.endsWith('# EOF\n')).toBe(true);
+    expect(body).toContain('# TYPE nv_llm_http_service_requests counter');
+    expect(body).toMatch(/^nv_llm_http_service_requests_total\{model="llama",endpoint="completions",request_type="unary",status="success"\} 1$/m);
+    // promtool 2.42 lints with the classic parser: it reads the OpenMetrics text
+    // without a parse error, but takes a counter's `_total` samples for a family
+    // of their own without HELP. Nothing else may be reported. (The real
+    // Prometheus end-to-end test scrapes this format with its OpenMetrics parser.)
+    const { status, output } = promtoolCheck(body);
+    expect([0, 3]).toContain(status);
+    const complaints = output.split('\n').filter(Boolean);
+    expect(complaints.filter((line) => !/^nv_llm_http_service_requests_total no help text$/.test(line))).toEqual([]);
+  });
+
+  it('answers the classic text format otherwise, unchanged by OpenMetrics scrapes before it', async () => {
+    for (const accept of [undefined, 'text/plain', '*/*', 'application/openmetrics-text;q=0']) {
+      await scrapeWith(PROMETHEUS_ACCEPT);
+      const { contentType, body } = await scrapeWith(accept);
+      expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(body).toContain('# TYPE nv_llm_http_service_requests_total counter');
+      expect(body).not.toContain('# EOF');
+      expect(promtoolCheck(body).status).toBe(0);
+    }
+  });
+
+  it('keeps each answer in its own format when both are scraped at once', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => scrapeWith(i % 2 === 0 ? PROMETHEUS_ACCEPT : undefined)),
+    );
+    answers.forEach(({ contentType, body }, i) => {
+      expect(contentType?.startsWith(i % 2 === 0 ? 'application/openmetrics-text' : 'text/plain')).toBe(true);
+      expect(body.includes('# EOF')).toBe(i % 2 === 0);
+      expect(body).toContain(i % 2 === 0 ? '# TYPE nv_llm_http_service_requests counter' : '# TYPE nv_llm_http_service_requests_total counter');
+    });
+  });
+});

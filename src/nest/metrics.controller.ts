@@ -1,6 +1,7 @@
-import { Controller, Get, Inject, Res, type Type } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Res, type Type } from '@nestjs/common';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { LLM_METRICS_REGISTRY } from './llm-metrics.constants.js';
+import { negotiateContentType, renderExposition } from './metrics-exposition.js';
 
 /** The part of an Express response or a Fastify reply the metrics route uses. */
 interface MetricsReply {
@@ -21,17 +22,21 @@ export function createMetricsController(path: string): Type<unknown> {
   class LlmMetricsController {
     constructor(@Inject(LLM_METRICS_REGISTRY) private readonly registry: Registry<RegistryContentType>) {}
 
-    /** The registry's text exposition, or 500 `Failed to encode metrics` if it cannot be encoded. */
+    /**
+     * The registry's exposition, as OpenMetrics when the scraper asks for it
+     * and in the classic text format otherwise, or 500 `Failed to encode
+     * metrics` if it cannot be encoded.
+     */
     @Get(path)
-    async scrape(@Res() reply: MetricsReply): Promise<void> {
-      let exposition: string;
+    async scrape(@Headers('accept') accept: string | undefined, @Res() reply: MetricsReply): Promise<void> {
+      let exposition: { contentType: string; body: string };
       try {
-        exposition = await this.registry.metrics();
+        exposition = await renderExposition(this.registry, negotiateContentType(accept));
       } catch {
         reply.status(500).header('Content-Type', 'text/plain; charset=utf-8').send(ENCODE_FAILURE_BODY);
         return;
       }
-      reply.status(200).header('Content-Type', this.registry.contentType).send(exposition);
+      reply.status(200).header('Content-Type', exposition.contentType).send(exposition.body);
     }
   }
   return LlmMetricsController;

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LlmMetricsModule, type LlmMetricsModuleExtras, type LlmMetricsModuleOptions } from '../src/index.js';
 import { MockEngineModule } from './engine/mock-engine.module.js';
+import { MetricsTokenGuard } from './metrics/metrics-token.guard.js';
 import { DEFAULT_MOCK_MODELS, DEFAULT_TOKEN_DELAY_MS } from './engine/mock-engine.options.js';
 import { ChatCompletionsService } from './openai/chat-completions.service.js';
 import { ChatSseController } from './openai/chat-sse.controller.js';
@@ -14,6 +15,8 @@ export interface SampleOptions {
   tokenDelayMs?: number;
   /** The served models, also the metrics' `models` allow-list (default `['mock-llama-3-8b', 'mock-gpt-small']`). */
   models?: string[];
+  /** Bearer token `/metrics` asks for (default: `METRICS_TOKEN` from the environment; unset: open). */
+  metricsToken?: string;
   /** Options of `LlmMetricsModule.forRoot()`, over the sample's (e.g. `{ registry }`). */
   metrics?: Partial<LlmMetricsModuleOptions & LlmMetricsModuleExtras>;
 }
@@ -40,12 +43,18 @@ export class AppModule {
   /** The app module, configured with `options`. */
   static register(options: SampleOptions = {}): DynamicModule {
     const models = options.models ?? [...DEFAULT_MOCK_MODELS];
+    const metricsToken = options.metricsToken ?? (process.env.METRICS_TOKEN || undefined);
     return {
       module: AppModule,
       imports: [
         // Only the served models get a series of their own; any other name is
         // recorded as `unknown_model`, so clients cannot create series at will.
-        LlmMetricsModule.forRoot({ models, ...options.metrics }),
+        LlmMetricsModule.forRoot({
+          models,
+          // With a token, only a scraper that sends it reads the metrics.
+          guards: metricsToken ? [new MetricsTokenGuard(metricsToken)] : [],
+          ...options.metrics,
+        }),
         MockEngineModule.register({ models, tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv() }),
       ],
       controllers: [OpenAiController, ChatSseController],

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, Module } from '@nestjs/common';
+import { Controller, type ExecutionContext, Get, Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Counter, Registry, register as globalRegister } from 'prom-client';
 import {
@@ -75,6 +75,20 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       await chat(app, { model: 'm' });
       expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
       expect(valueOf(await scrape(app.baseUrl, '/own-metrics'), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+    });
+
+    it('puts the metrics route behind the guards it is given', async () => {
+      const bearer = {
+        canActivate: (context: ExecutionContext) =>
+          context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers.authorization === 'Bearer s3cret',
+      };
+      const app = await start(appWith(LlmMetricsModule.forRoot({ guards: [bearer] })));
+      await chat(app, { model: 'm' });
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(403);
+      expect((await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
+      const allowed = await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: 'Bearer s3cret' } });
+      expect(allowed.status).toBe(200);
+      expect(valueOf(await allowed.text(), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
     });
 
     it('uses the prefix option', async () => {
@@ -217,6 +231,10 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       await expect(Test.createTestingModule({ imports: [LlmMetricsModule.forRoot({ registry })] }).compile()).rejects.toThrow(
         /already holds a metric named "nv_llm_http_service_requests_total"/,
       );
+    });
+
+    it('fails on invalid guards, naming the option', () => {
+      expect(() => LlmMetricsModule.forRoot({ guards: ['auth' as never] })).toThrow(/option "guards"/);
     });
 
     it('fails on an invalid path, naming it', () => {

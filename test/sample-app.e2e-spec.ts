@@ -184,6 +184,19 @@ describe.each(ADAPTERS)('the sample OpenAI-compatible app (%s)', (adapter) => {
     });
   });
 
+  it('keeps /metrics behind a bearer token when one is set', async () => {
+    const guarded = await startApp(AppModule.register({ tokenDelayMs: 0, metricsToken: 'scrape-me' }), { adapter });
+    try {
+      expect((await fetch(`${guarded.baseUrl}/metrics`)).status).toBe(403);
+      expect((await fetch(`${guarded.baseUrl}/metrics`, { headers: { authorization: 'Bearer scrape-m' } })).status).toBe(403);
+      const allowed = await fetch(`${guarded.baseUrl}/metrics`, { headers: { authorization: 'Bearer scrape-me' } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain('# TYPE nv_llm_http_service_requests_total counter');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('leaves a promtool-clean exposition with nothing in flight', async () => {
     const text = await metrics();
     expect(sumOf(text, INFLIGHT)).toBe(0);

@@ -6,7 +6,7 @@ import { validateModuleExtras } from './llm-metrics.options-validation.js';
 import { type LlmMetricsSetup, setUpLlmMetrics } from './llm-metrics.setup.js';
 import { createMetricsController } from './metrics.controller.js';
 
-const DEFAULT_EXTRAS: Required<LlmMetricsModuleExtras> = { isGlobal: true, path: DEFAULT_METRICS_PATH, controller: true };
+const DEFAULT_EXTRAS: Required<LlmMetricsModuleExtras> = { isGlobal: true, path: DEFAULT_METRICS_PATH, controller: true, guards: [] };
 
 export const {
   ConfigurableModuleClass: LlmMetricsConfigurableModule,
@@ -21,7 +21,7 @@ export const {
 
 function addMetricsProviders(definition: DynamicModule, extras: LlmMetricsModuleExtras): DynamicModule {
   validateModuleExtras(extras);
-  const { isGlobal, path, controller } = { ...DEFAULT_EXTRAS, ...extras };
+  const { isGlobal, path, controller, guards } = { ...DEFAULT_EXTRAS, ...extras };
   const providers: Provider[] = [
     {
       provide: LLM_METRICS_SETUP,
@@ -35,7 +35,7 @@ function addMetricsProviders(definition: DynamicModule, extras: LlmMetricsModule
     ...definition,
     global: isGlobal,
     providers: [...(definition.providers ?? []), ...providers],
-    controllers: controller ? [createMetricsController(path)] : [],
+    controllers: controller ? [createMetricsController(path, guards)] : [],
     exports: [LlmMetricsService, LLM_METRICS_REGISTRY, MODULE_OPTIONS_TOKEN],
   };
 }

@@ -69,9 +69,15 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   }
 }
 
-/** Checks the options that shape the module definition (`path`, `controller`). */
+/** Checks the options that shape the module definition (`path`, `controller`, `guards`). */
 export function validateModuleExtras(extras: LlmMetricsModuleExtras): void {
-  const { path, controller } = extras;
+  const { path, controller, guards } = extras;
+  if (
+    guards !== undefined &&
+    !(Array.isArray(guards) && guards.every((guard) => typeof guard === 'function' || typeof guard?.canActivate === 'function'))
+  ) {
+    throw invalid('guards', 'an array of guard classes or instances', guards);
+  }
   if (path !== undefined && (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path))) {
     throw invalid('path', 'a route path starting with "/"', path);
   }

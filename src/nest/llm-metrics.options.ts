@@ -1,3 +1,4 @@
+import type { CanActivate, Type } from '@nestjs/common';
 import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registry } from 'prom-client';
 import type { StreamingBuckets } from '../core/metric-definitions.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
@@ -47,6 +48,8 @@ export interface LlmMetricsModuleExtras {
   path?: string;
   /** Mount the metrics controller (default `true`); `false` leaves serving the registry to you. */
   controller?: boolean;
+  /** Guards of the metrics route (classes or instances), e.g. a bearer-token check. */
+  guards?: (CanActivate | Type<CanActivate>)[];
 }
 
 /** A class that builds the module options, for `forRootAsync({ useClass | useExisting })`. */

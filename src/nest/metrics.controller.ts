@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Inject, Res, type Type } from '@nestjs/common';
+import { type CanActivate, Controller, Get, Headers, Inject, Res, type Type, UseGuards } from '@nestjs/common';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { LLM_METRICS_REGISTRY } from './llm-metrics.constants.js';
 import { negotiateContentType, renderExposition } from './metrics-exposition.js';
@@ -14,11 +14,13 @@ interface MetricsReply {
 export const ENCODE_FAILURE_BODY = 'Failed to encode metrics';
 
 /**
- * A metrics controller serving `GET {path}`, created anew for each module so
- * that two apps with different paths in one process do not share a route.
+ * A metrics controller serving `GET {path}` behind `guards`, created anew for
+ * each module so that two apps with different paths in one process do not
+ * share a route.
  */
-export function createMetricsController(path: string): Type<unknown> {
+export function createMetricsController(path: string, guards: (CanActivate | Type<CanActivate>)[] = []): Type<unknown> {
   @Controller()
+  @UseGuards(...guards)
   class LlmMetricsController {
     constructor(@Inject(LLM_METRICS_REGISTRY) private readonly registry: Registry<RegistryContentType>) {}
 

@@ -1,0 +1,86 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { sumOf, valueOf } from './support/exposition.js';
+import { eventually } from './support/http.js';
+import { promtoolCheck } from './support/promtool.js';
+
+const root = resolve(import.meta.dirname, '..');
+const REQUESTS = 'nv_llm_http_service_requests_total';
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** POSTs a chat completion on a fresh connection; resolves with the worker that answered. */
+function chat(port: number, agent: Agent): Promise<string> {
+  const body = JSON.stringify({ model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }] });
+  return new Promise((resolveWorker, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolveWorker(String(res.headers['x-worker'])) : reject(new Error(`status ${res.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Node `cluster`: two workers, one aggregated `/metrics` served by the primary (sample/cluster.ts). */
+describe('cluster mode', () => {
+  let primary: ChildProcess | undefined;
+  afterAll(() => {
+    primary?.kill('SIGTERM');
+  });
+
+  it('serves the counts of every worker summed in one /metrics', async () => {
+    execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.sample.json')], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    primary = spawn(process.execPath, [resolve(root, 'dist-sample/sample/cluster.js')], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', WORKERS: '2', TOKEN_DELAY_MS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    primary.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    primary.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(
+      async () => output,
+      (text) => text.includes('2 workers serving'),
+      20_000,
+    );
+    expect(output).toContain('2 workers serving');
+
+    // A connection per request, so that the primary spreads them over the workers.
+    const agent = new Agent({ keepAlive: false });
+    const SENT = 40;
+    const workers = new Set<string>();
+    for (let i = 0; i < SENT; i++) {
+      workers.add(await chat(port, agent));
+    }
+    expect(workers.size).toBe(2);
+
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await response.text();
+    const labels = { model: 'mock-llama-3-8b', endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
+    expect(valueOf(text, REQUESTS, labels)).toBe(SENT);
+    expect(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model: 'mock-llama-3-8b' })).toBe(SENT);
+    expect(sumOf(text, 'nv_llm_http_service_inflight_requests')).toBe(0);
+    const { status, output: lint } = promtoolCheck(text);
+    expect(lint).toBe('');
+    expect(status).toBe(0);
+  }, 60_000);
+});

@@ -140,9 +140,16 @@ describe.each(ADAPTERS)('the sample OpenAI-compatible app (%s)', (adapter) => {
     const list = JSON.parse(res.text) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number } };
     expect(list.data).toHaveLength(2);
     expect(list.usage.prompt_tokens).toBe(5);
-    const text = await metrics();
-    expect(valueOf(text, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' })).toBe(1);
-    expect(valueOf(text, 'nv_llm_http_service_input_sequence_tokens_sum', { model: SMALL })).toBe(5);
+    const base64 = await postJson(app.baseUrl, '/v1/embeddings', { model: SMALL, input: 'one two three', encoding_format: 'base64' });
+    const encoded = (JSON.parse(base64.text) as { data: { embedding: string }[] }).data[0].embedding;
+    const bytes = Buffer.from(encoded, 'base64');
+    const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    expect([...floats].map((x) => x.toFixed(4))).toEqual(
+      list.data[0].embedding.map((x) => x.toFixed(4)),
+    );
+    const text = await eventually(metrics, (t) => valueOf(t, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' }) >= 2);
+    expect(valueOf(text, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' })).toBe(2);
+    expect(valueOf(text, 'nv_llm_http_service_input_sequence_tokens_sum', { model: SMALL })).toBe(5 + 3);
   });
 
   describe.each([

@@ -32,7 +32,11 @@ export class EmbeddingsService {
     const promptTokens = inputs.reduce((sum, input) => sum + this.engine.countTokens(input), 0);
     return {
       object: 'list',
-      data: inputs.map((input, index) => ({ object: 'embedding', index, embedding: vectorOf(input) })),
+      data: inputs.map((input, index) => ({
+        object: 'embedding',
+        index,
+        embedding: request.encoding_format === 'base64' ? toBase64(vectorOf(input)) : vectorOf(input),
+      })),
       model: request.model,
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     };
@@ -44,4 +48,9 @@ function vectorOf(input: string): number[] {
   const raw = Array.from({ length: DIMENSIONS }, (_, i) => digest.readInt8(i) / 128);
   const norm = Math.hypot(...raw) || 1;
   return raw.map((value) => Number((value / norm).toFixed(6)));
+}
+
+/** The vector as little-endian float32 bytes, base64-encoded, as the OpenAI API sends it. */
+function toBase64(vector: number[]): string {
+  return Buffer.from(new Float32Array(vector).buffer).toString('base64');
 }

@@ -100,5 +100,9 @@ export function validateEmbeddingRequest(value: unknown): EmbeddingRequest {
   if (!isInput) {
     throw new InvalidRequestException('`input` is required and must be a non-empty string or array of strings.', 'input');
   }
-  return { model: modelName, input };
+  const { encoding_format } = fields;
+  if (encoding_format !== undefined && encoding_format !== null && encoding_format !== 'float' && encoding_format !== 'base64') {
+    throw new InvalidRequestException('`encoding_format` must be "float" or "base64".', 'encoding_format');
+  }
+  return { model: modelName, input, ...(encoding_format === 'base64' && { encoding_format }) };
 }

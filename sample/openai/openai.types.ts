@@ -116,13 +116,15 @@ export interface OpenAiErrorBody {
 export interface EmbeddingRequest {
   model: string;
   input: string | string[];
+  /** `float` (default): arrays of numbers; `base64`: little-endian float32 bytes, base64-encoded (what the openai client asks for). */
+  encoding_format?: 'float' | 'base64';
 }
 
 /** One vector of an embeddings answer. */
 export interface Embedding {
   object: 'embedding';
   index: number;
-  embedding: number[];
+  embedding: number[] | string;
 }
 
 /** The answer of `POST /v1/embeddings`. */

@@ -56,19 +56,83 @@ function observe(source: Readable, observer: StreamObserver): Readable {
 }
 
 /**
+ * A body Nest streams (an async iterable), that reads `source` and shows
+ * `observer` each chunk as Nest asks for it, and how reading ended. No
+ * stream sits in between: Nest reads the chunks from `source`'s own iterator.
+ * Nest stops a body it does not send, or sends to a client that left, by
+ * `destroy()` and `return()`; a `Readable` source destroyed by anyone else is
+ * noticed by its `close`.
+ */
+class ObservedBody implements AsyncIterable<unknown> {
+  private ended = false;
+
+  constructor(
+    private readonly source: Readable | AsyncIterable<unknown>,
+    private readonly observer: StreamObserver,
+  ) {
+    if (source instanceof Readable) {
+      // Closed after its end: the iterator reports `done` next. Closed before: destroyed.
+      source.once('close', () => {
+        if (!source.readableEnded) {
+          this.end(false);
+        }
+      });
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    const iterator = this.source[Symbol.asyncIterator]();
+    return {
+      next: async () => {
+        let result: IteratorResult<unknown>;
+        try {
+          result = await iterator.next();
+        } catch (err) {
+          this.end(false);
+          throw err;
+        }
+        if (result.done) {
+          this.end(true);
+        } else {
+          this.observer.observeChunk(result.value);
+        }
+        return result;
+      },
+      return: async (value?: unknown) => {
+        this.end(false);
+        return (await iterator.return?.(value)) ?? { done: true, value: undefined };
+      },
+    };
+  }
+
+  /** What Nest calls to stop the body. */
+  destroy(err?: Error): void {
+    this.end(false);
+    (this.source as Partial<Readable>).destroy?.(err);
+  }
+
+  private end(delivered: boolean): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.observer.endStream(delivered);
+    }
+  }
+}
+
+/**
  * Wraps a streaming body so that `observer` sees its chunks and its end. A
- * `StreamableFile` stays one, with the same options and error handlers; an
- * async iterable becomes a `Readable`.
+ * `StreamableFile` stays one, with the same options and error handlers, over
+ * a pass-through stream (the adapter pipes it); a `Readable` or another async
+ * iterable becomes an async iterable that Nest reads directly.
  */
 export function trackStreamingBody(
   body: StreamableFile | Readable | AsyncIterable<unknown>,
   observer: StreamObserver,
-): StreamableFile | Readable {
+): StreamableFile | AsyncIterable<unknown> {
   if (body instanceof StreamableFile) {
     return new StreamableFile(observe(body.getStream(), observer), body.options)
       .setErrorHandler(body.errorHandler)
       .setErrorLogger(body.errorLogger);
   }
-  const source = body instanceof Readable ? body : Readable.from(body, { objectMode: true });
-  return observe(source, observer);
+  return new ObservedBody(body, observer);
 }

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { cpus } from 'node:os';
+import { line } from './support/rounds.js';
+import { floor } from './floor.bench.js';
+import { memory } from './memory.bench.js';
+import { peerComparison } from './peer.bench.js';
+import { scrapeCost } from './scrape.bench.js';
+import { streamingOverhead } from './streaming-overhead.bench.js';
+import { unaryOverhead } from './unary-overhead.bench.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+
+line(`# nestjs-llm-metrics benchmarks`);
+line(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}${quick ? ' (quick)' : ''}`);
+
+const wants = (name: string) => only === undefined || only.split(',').includes(name);
+
+if (wants('unary')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await unaryOverhead(adapter, quick ? 5 : 15, quick ? 500 : 2000);
+  }
+}
+if (wants('streaming')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await streamingOverhead(adapter, quick ? 5 : 11, quick ? 50 : 200);
+  }
+}
+if (wants('peer')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await peerComparison(adapter, quick ? 5 : 15, quick ? 500 : 2000);
+  }
+}
+if (wants('floor')) {
+  await floor(quick ? 300 : 1000);
+}
+if (wants('scrape')) {
+  await scrapeCost(quick ? [100, 1000] : [100, 1000, 10000], quick ? 3 : 5);
+}
+if (wants('memory')) {
+  memory(quick ? 100_000 : 1_000_000, 100_000);
+}

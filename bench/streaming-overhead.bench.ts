@@ -1,0 +1,68 @@
+import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Endpoint, LlmMetricsModule, TrackLlm } from '../src/index.js';
+import { type AdapterName, createInjectableApp } from './support/bench-app.js';
+import { fmt, heading, interleavedRounds, line, spread } from './support/rounds.js';
+
+const CHUNKS = 64;
+
+function sseStream(): Readable {
+  const lines: string[] = [];
+  for (let i = 0; i < CHUNKS; i++) {
+    lines.push(`data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok${i} "}}]}\n\n`);
+  }
+  lines.push('data: [DONE]\n\n');
+  return Readable.from(lines);
+}
+
+/** The same 64-chunk SSE stream, untracked and tracked (every streaming metric on). */
+@Controller()
+class StreamBenchController {
+  @Post('untracked')
+  @HttpCode(200)
+  untracked(@Body() _body: { model: string }): Readable {
+    return sseStream();
+  }
+
+  @Post('tracked')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  tracked(@Body() _body: { model: string }): Readable {
+    return sseStream();
+  }
+}
+
+@Module({ imports: [LlmMetricsModule.forRoot({ streamingMetrics: true })], controllers: [StreamBenchController] })
+class StreamBenchModule {}
+
+const VARIANTS = ['untracked', 'tracked'] as const;
+
+/** Tokens per second delivered by a 64-chunk SSE stream, tracked ÷ untracked. */
+export async function streamingOverhead(adapter: AdapterName, rounds: number, streamsPerRound: number) {
+  const { app, request } = await createInjectableApp(StreamBenchModule, adapter);
+  const payload = { model: 'bench-model', stream: true };
+  const run = async (variant: string, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const response = await request(`/${variant}`, payload);
+      if (response.statusCode !== 200 || !response.body.endsWith('data: [DONE]\n\n')) {
+        throw new Error(`${variant}: ${response.statusCode}`);
+      }
+    }
+  };
+  for (const variant of VARIANTS) {
+    await run(variant, streamsPerRound);
+  }
+  const results = await interleavedRounds(VARIANTS, rounds, async (variant) => {
+    const start = process.hrtime.bigint();
+    await run(variant, streamsPerRound);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return (CHUNKS * streamsPerRound) / seconds / 1000; // thousand tokens per second
+  });
+  await app.close();
+  heading(`Streaming overhead, ${adapter} (${rounds} rounds × ${streamsPerRound} streams of ${CHUNKS} chunks; k tokens/s: median [min–max])`);
+  for (const variant of VARIANTS) {
+    line(`- ${variant.padEnd(10)} ${spread(results[variant], 1)} k tokens/s`);
+  }
+  line(`- tokens/s tracked ÷ untracked: ${fmt(results.tracked.median / results.untracked.median, 3)} target ≥ 0.95`);
+  return results;
+}

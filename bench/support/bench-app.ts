@@ -1,0 +1,73 @@
+import { Body, type CallHandler, Controller, HttpCode, Injectable, type INestApplication, Module, type NestInterceptor, Post, UseInterceptors } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { inject } from 'light-my-request';
+import { type Observable, of } from 'rxjs';
+import { Endpoint, LlmMetricsModule, TrackLlm } from '../../src/index.js';
+
+export type AdapterName = 'express' | 'fastify';
+
+/** An interceptor that does nothing: the cost of Nest's interceptor pipeline alone. */
+@Injectable()
+export class DoNothingInterceptor implements NestInterceptor {
+  intercept(_context: unknown, next: CallHandler): Observable<unknown> {
+    return next.handle();
+  }
+}
+
+/** The same trivial handler three times: undecorated, behind a do-nothing interceptor, tracked. */
+@Controller()
+export class UnaryBenchController {
+  @Post('undecorated')
+  @HttpCode(200)
+  undecorated(@Body() body: { model: string }) {
+    return of({ model: body.model, ok: true });
+  }
+
+  @Post('do-nothing')
+  @HttpCode(200)
+  @UseInterceptors(DoNothingInterceptor)
+  doNothing(@Body() body: { model: string }) {
+    return of({ model: body.model, ok: true });
+  }
+
+  @Post('tracked')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  tracked(@Body() body: { model: string }) {
+    return of({ model: body.model, ok: true });
+  }
+}
+
+/** Creates an initialized app (not listening) and a function that injects one request in-process. */
+export async function createInjectableApp(
+  module: new (...args: never[]) => unknown,
+  adapter: AdapterName,
+): Promise<{ app: INestApplication; request: (path: string, payload: unknown) => Promise<{ statusCode: number; body: string }> }> {
+  if (adapter === 'fastify') {
+    const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false });
+    await app.init();
+    const fastify = app.getHttpAdapter().getInstance();
+    await fastify.ready();
+    return {
+      app,
+      request: async (path, payload) => {
+        const response = await fastify.inject({ method: 'POST', url: path, payload: payload as object });
+        return { statusCode: response.statusCode, body: response.body };
+      },
+    };
+  }
+  const app = await NestFactory.create(module, { logger: false });
+  await app.init();
+  const dispatch = app.getHttpAdapter().getInstance();
+  return {
+    app,
+    request: async (path, payload) => {
+      const response = await inject(dispatch, { method: 'POST', url: path, payload: payload as object });
+      return { statusCode: response.statusCode, body: response.body };
+    },
+  };
+}
+
+@Module({ imports: [LlmMetricsModule.forRoot()], controllers: [UnaryBenchController] })
+export class UnaryBenchModule {}

@@ -21,7 +21,7 @@ export {
   type StreamingBuckets,
   TIME_TO_FIRST_TOKEN_BUCKETS,
 } from './core/metric-definitions.js';
-export { type PayloadSummary, SseEventReader, type TokenUsage, summarizePayload } from './core/openai-chunk.inspector.js';
+export { type PayloadSummary, SseEventReader, type TokenUsage, summarizeEventData, summarizePayload } from './core/openai-chunk.inspector.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './core/model-label.policy.js';
 export { type Clock, InflightGuard } from './core/inflight.guard.js';
 export { LlmMetricsService, type LlmMetricsServiceOptions } from './core/llm-metrics.service.js';

@@ -1,4 +1,4 @@
-import { SseEventReader, summarizePayload } from '../../src/index.js';
+import { SseEventReader, summarizeEventData, summarizePayload } from '../../src/index.js';
 
 const chatChunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
 
@@ -71,5 +71,39 @@ describe('SseEventReader', () => {
     }
     expect((reader as unknown as { pending: string }).pending.length).toBeLessThanOrEqual(1 << 20);
     expect(reader.read('\n' + chatChunk('after')).tokens).toBe(1);
+  });
+});
+
+describe('summarizeEventData (the SSE hot path)', () => {
+  const corpus: unknown[] = [
+    { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'hello' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' } }] },
+    { id: 'c', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    { id: 'c', choices: [] },
+    { id: 'c', choices: [], usage: { prompt_tokens: 4, completion_tokens: 9 } },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'a' } }, { index: 1, delta: { content: 'b' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: '' } }, { index: 1, delta: { content: 'b' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'a', reasoning_content: 'r' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { reasoning_content: 'thinking' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{' } }] } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'x' }] } }] },
+    { id: 'c', choices: [{ index: 0, text: 'once' }] },
+    { id: 'c', choices: [{ index: 0, text: '' }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'with "quotes" and \\"content\\":\\"x' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: '"content":"inner' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'a' }, logprobs: { content: [{ token: 'a', logprob: -1 }] } }] },
+    { type: 'response.output_text.delta', delta: 'hi' },
+    { type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 6 } } },
+    { error: { message: 'overloaded' } },
+  ];
+
+  it.each(corpus.map((payload) => [JSON.stringify(payload)]))('agrees with parsing %s in full', (data) => {
+    expect(summarizeEventData(data)).toEqual(summarizePayload(JSON.parse(data)));
+  });
+
+  it('reads [DONE] and non-JSON data as nothing', () => {
+    expect(summarizeEventData('[DONE]')).toEqual({ tokens: 0 });
+    expect(summarizeEventData('{not json')).toEqual({ tokens: 0 });
   });
 });

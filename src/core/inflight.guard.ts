@@ -18,29 +18,60 @@ export interface StreamingSeries {
   readonly outputSequenceTokens: Histogram.Internal<string>;
 }
 
-/** The label-bound children of one model, bound once and reused by every request for it. */
+/** A `requests_total` child and the increments not yet handed to it. */
+interface PendingCount {
+  readonly child: Counter.Internal;
+  pending: number;
+}
+
+/**
+ * The series of one model. The in-flight count and the request counts are
+ * plain numbers on the hot path, handed to prom-client when the registry is
+ * read (`publish`, from the metrics' `collect`); histograms are observed as
+ * requests go, through children bound once.
+ */
 export class ModelSeries {
-  private readonly counters = new Map<string, Counter.Internal>();
+  /** Requests of this model in flight now. */
+  inflightCount = 0;
+  private readonly counts = new Map<string, PendingCount>();
 
   constructor(
     readonly model: string,
     private readonly requestCounter: Counter<string>,
     private readonly withErrorType: boolean,
-    readonly inflight: Gauge.Internal<string>,
+    private readonly inflight: Gauge.Internal<string>,
     readonly duration: Histogram.Internal<string>,
     readonly streaming: StreamingSeries | undefined,
   ) {}
 
-  counter(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): Counter.Internal {
+  /** The count of one label set of `requests_total`; its child is bound the first time. */
+  count(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): PendingCount {
     const key = `${endpoint}\u0000${requestType}\u0000${status}\u0000${errorType}`;
-    let child = this.counters.get(key);
-    if (!child) {
-      child = this.withErrorType
+    let count = this.counts.get(key);
+    if (!count) {
+      const child = this.withErrorType
         ? this.requestCounter.labels(this.model, endpoint, requestType, status, errorType)
         : this.requestCounter.labels(this.model, endpoint, requestType, status);
-      this.counters.set(key, child);
+      count = { child, pending: 0 };
+      this.counts.set(key, count);
     }
-    return child;
+    return count;
+  }
+
+  /** Hands the in-flight count to the gauge. */
+  publishInflight(): void {
+    this.inflight.set(this.inflightCount);
+  }
+
+  /** Hands the requests counted since the last read to the counter. */
+  publishCounts(): void {
+    for (const count of this.counts.values()) {
+      if (count.pending > 0) {
+        const pending = count.pending;
+        count.pending = 0;
+        count.child.inc(pending);
+      }
+    }
   }
 }
 
@@ -83,7 +114,7 @@ export class InflightGuard implements Disposable {
     private readonly context: GuardContext,
   ) {
     this.startedAt = context.clock();
-    series.inflight.inc();
+    series.inflightCount += 1;
     context.open.add(this);
   }
 
@@ -166,14 +197,9 @@ export class InflightGuard implements Disposable {
     this.isFinished = true;
     this.context.open.delete(this);
     const series = this.series;
-    // Each metric on its own: one that fails must not keep the others (the gauge above all) from being updated.
+    series.inflightCount -= 1;
     try {
-      series.inflight.dec();
-    } catch (err) {
-      this.context.onRecordError(err);
-    }
-    try {
-      series.counter(this.endpoint, this.requestType, this.currentStatus, this.errorType).inc();
+      series.count(this.endpoint, this.requestType, this.currentStatus, this.errorType).pending += 1;
       series.duration.observe(this.elapsedSeconds());
       if (series.streaming && this.currentStatus === REQUEST_STATUS_SUCCESS) {
         this.observeLengths(series.streaming);

@@ -81,17 +81,25 @@ export class LlmMetricsService {
         }),
     };
     const names = metricNames(prefix);
+    // The hot path counts in plain numbers; these hand them over whenever the metrics are read.
+    const seriesByModel = this.seriesByModel;
     this.requestCounter = new Counter({
       name: names.requestsTotal,
       help: REQUESTS_TOTAL_HELP,
       labelNames: ['model', 'endpoint', 'request_type', 'status', ...(this.hasErrorType ? ['error_type'] : [])],
       registers: [],
+      collect() {
+        seriesByModel.forEach((series) => series.publishCounts());
+      },
     });
     this.inflightGauge = new Gauge({
       name: names.inflightRequests,
       help: INFLIGHT_REQUESTS_HELP,
       labelNames: ['model'],
       registers: [],
+      collect() {
+        seriesByModel.forEach((series) => series.publishInflight());
+      },
     });
     this.requestDuration = histogram(names.requestDuration, REQUEST_DURATION_HELP, REQUEST_DURATION_BUCKETS);
     if (options.streamingMetrics !== false) {

@@ -159,7 +159,12 @@ export class RequestTracking {
     }
   }
 
+  // Every outcome ends in one of these two; the first one decides, later ones
+  // (e.g. the teardown that follows a completion) leave the outcome alone.
   private succeed(): void {
+    if (this.guard.finished) {
+      return;
+    }
     if (this.handlerErrorType === undefined) {
       this.guard.markOk();
     }
@@ -167,6 +172,9 @@ export class RequestTracking {
   }
 
   private finishWithError(errorType: ErrorType): void {
+    if (this.guard.finished) {
+      return;
+    }
     this.guard.markError(this.handlerErrorType ?? errorType);
     this.guard.finish();
   }

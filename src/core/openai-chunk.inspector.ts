@@ -107,6 +107,8 @@ function parseData(data: string): unknown {
 
 /** A non-empty output string: `"` is escaped inside JSON strings, so a match is a real key and value. */
 const OUTPUT_STRING = /"(?:content|text|reasoning_content)":"[^"]/g;
+/** What only a full parse reads right: usage, tool calls, content parts. */
+const NEEDS_PARSING = /"usage"|"tool_calls"|"content":\[/;
 
 /**
  * Summarizes the JSON text of an SSE event. The common chunk (choices whose
@@ -119,7 +121,7 @@ export function summarizeEventData(data: string): PayloadSummary {
   if (data.charCodeAt(0) !== 123 /* { */) {
     return NOTHING;
   }
-  if (data.includes('"choices":[') && !data.includes('"usage"') && !data.includes('"tool_calls"') && !data.includes('"content":[')) {
+  if (data.includes('"choices":[') && !NEEDS_PARSING.test(data)) {
     OUTPUT_STRING.lastIndex = 0;
     if (OUTPUT_STRING.exec(data) === null) {
       return NOTHING;

@@ -82,25 +82,24 @@ class ObservedBody implements AsyncIterable<unknown> {
 
   [Symbol.asyncIterator](): AsyncIterator<unknown> {
     const iterator = this.source[Symbol.asyncIterator]();
+    // `then` rather than an async function: one promise per chunk, not three.
+    const onResult = (result: IteratorResult<unknown>) => {
+      if (result.done) {
+        this.end(true);
+      } else {
+        this.observer.observeChunk(result.value);
+      }
+      return result;
+    };
+    const onError = (err: unknown) => {
+      this.end(false);
+      throw err;
+    };
     return {
-      next: async () => {
-        let result: IteratorResult<unknown>;
-        try {
-          result = await iterator.next();
-        } catch (err) {
-          this.end(false);
-          throw err;
-        }
-        if (result.done) {
-          this.end(true);
-        } else {
-          this.observer.observeChunk(result.value);
-        }
-        return result;
-      },
-      return: async (value?: unknown) => {
+      next: () => iterator.next().then(onResult, onError),
+      return: (value?: unknown) => {
         this.end(false);
-        return (await iterator.return?.(value)) ?? { done: true, value: undefined };
+        return iterator.return ? iterator.return(value) : Promise.resolve({ done: true, value: undefined });
       },
     };
   }

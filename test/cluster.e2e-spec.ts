@@ -1,23 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { sumOf, valueOf } from './support/exposition.js';
-import { eventually } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
+import { type SampleProcess, buildSample, freePort, runSample } from './support/sample-process.js';
 
-const root = resolve(import.meta.dirname, '..');
 const REQUESTS = 'nv_llm_http_service_requests_total';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** POSTs a chat completion on a fresh connection; resolves with the worker that answered. */
 function chat(port: number, agent: Agent): Promise<string> {
@@ -37,31 +23,16 @@ function chat(port: number, agent: Agent): Promise<string> {
 
 /** Node `cluster`: two workers, one aggregated `/metrics` served by the primary (sample/cluster.ts). */
 describe('cluster mode', () => {
-  let primary: ChildProcess | undefined;
+  let primary: SampleProcess | undefined;
   afterAll(() => {
-    primary?.kill('SIGTERM');
+    primary?.child.kill('SIGTERM');
   });
 
   it('serves the counts of every worker summed in one /metrics', async () => {
-    execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.sample.json')], {
-      cwd: root,
-      stdio: 'pipe',
-    });
+    buildSample();
     const [port, metricsPort] = [await freePort(), await freePort()];
-    primary = spawn(process.execPath, [resolve(root, 'dist-sample/sample/cluster.js')], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', WORKERS: '2', TOKEN_DELAY_MS: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    primary.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    primary.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await eventually(
-      async () => output,
-      (text) => text.includes('2 workers serving'),
-      20_000,
-    );
-    expect(output).toContain('2 workers serving');
+    primary = runSample('cluster', { PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', WORKERS: '2', TOKEN_DELAY_MS: '0' });
+    expect(await primary.waitFor('2 workers serving', 20_000)).toContain('2 workers serving');
 
     // A connection per request, so that the primary spreads them over the workers.
     const agent = new Agent({ keepAlive: false });

@@ -1,0 +1,55 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { eventually } from './http.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Compiles the sample as `npm start` does (`tsc -p tsconfig.sample.json`). */
+export function buildSample(): void {
+  execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.sample.json')], {
+    cwd: root,
+    stdio: 'pipe',
+  });
+}
+
+/** A compiled sample entry point running in a child process, with what it printed so far. */
+export interface SampleProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Waits (at most `timeoutMs`) until the output contains `text`; resolves with the output. */
+  waitFor(text: string, timeoutMs?: number): Promise<string>;
+}
+
+/** Runs `dist-sample/sample/<entry>.js` with `env` added to this process's environment. */
+export function runSample(entry: 'main' | 'cluster', env: Record<string, string>): SampleProcess {
+  const child = spawn(process.execPath, [resolve(root, `dist-sample/sample/${entry}.js`)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    child,
+    output: () => output,
+    waitFor: (text, timeoutMs = 15_000) =>
+      eventually(
+        async () => output,
+        (current) => current.includes(text),
+        timeoutMs,
+      ),
+  };
+}

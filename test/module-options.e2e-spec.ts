@@ -1,8 +1,10 @@
-import { Controller, type ExecutionContext, Get, Inject, Injectable, Module } from '@nestjs/common';
+import { Controller, type ExecutionContext, Get, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Counter, Registry, register as globalRegister } from 'prom-client';
 import {
   LLM_METRICS_REGISTRY,
+  LlmMetricsInterceptor,
   LlmMetricsModule,
   type LlmMetricsModuleOptions,
   type LlmMetricsOptionsFactory,
@@ -297,5 +299,35 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
     expect(valueOf(await scrape(a.baseUrl, '/metrics-a'), REQUESTS, { model: 'shared-name', ...chatSuccess })).toBe(2);
     expect(valueOf(await scrape(b.baseUrl, '/metrics-b'), REQUESTS, { model: 'shared-name', ...chatSuccess })).toBe(1);
     expect(sumOf(await scrape(b.baseUrl, '/metrics-b'), REQUESTS)).toBe(1);
+  });
+});
+
+describe.each(ADAPTERS)('LlmMetricsInterceptor as a global interceptor (%s)', (adapter) => {
+  it('leaves routes without @TrackLlm() alone and counts decorated ones once', async () => {
+    @Controller('plain')
+    class PlainController {
+      @Post()
+      @HttpCode(200)
+      plain() {
+        return { ok: true };
+      }
+    }
+    @Module({
+      imports: [LlmMetricsModule.forRoot(), ChatFeatureModule],
+      controllers: [PlainController],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: LlmMetricsInterceptor }],
+    })
+    class AppModule {}
+    const app = await startApp(AppModule, { adapter });
+    try {
+      await postJson(app.baseUrl, '/plain', { model: 'ignored' });
+      await chat(app, { model: 'm' });
+      const text = await scrape(app.baseUrl);
+      expect(sumOf(text, REQUESTS)).toBe(1);
+      expect(valueOf(text, REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+      expect(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model: 'm' })).toBe(1);
+    } finally {
+      await app.close();
+    }
   });
 });

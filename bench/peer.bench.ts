@@ -3,8 +3,8 @@ import { InjectMetric, PrometheusModule, makeCounterProvider, makeGaugeProvider,
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { type Observable, finalize, of, tap } from 'rxjs';
 import { Endpoint, LlmMetricsModule, TrackLlm } from '../src/index.js';
-import { type AdapterName, createInjectableApp } from './support/bench-app.js';
-import { fmt, heading, interleavedRounds, line, spread } from './support/rounds.js';
+import { type AdapterName, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import { fmt, heading, line, spread } from './support/rounds.js';
 
 /**
  * How users instrument an LLM route today: @willsoto/nestjs-prometheus
@@ -70,22 +70,7 @@ const VARIANTS = ['peer', 'ours'] as const;
 /** Ours against the hand-written instrumentation, µs per request. */
 export async function peerComparison(adapter: AdapterName, rounds: number, requestsPerRound: number) {
   const { app, request } = await createInjectableApp(PeerBenchModule, adapter);
-  const payload = { model: 'bench-model' };
-  const run = async (variant: string, count: number) => {
-    for (let i = 0; i < count; i++) {
-      if ((await request(`/${variant}`, payload)).statusCode !== 200) {
-        throw new Error(variant);
-      }
-    }
-  };
-  for (const variant of VARIANTS) {
-    await run(variant, requestsPerRound);
-  }
-  const results = await interleavedRounds(VARIANTS, rounds, async (variant) => {
-    const start = process.hrtime.bigint();
-    await run(variant, requestsPerRound);
-    return Number(process.hrtime.bigint() - start) / 1000 / requestsPerRound;
-  });
+  const results = await timeRoutes(request, VARIANTS, { rounds, perRound: requestsPerRound, payload: { model: 'bench-model' } });
   await app.close();
   heading(`The peer, ${adapter}: @willsoto/nestjs-prometheus + a hand-written interceptor (${rounds} rounds × ${requestsPerRound}; µs/request)`);
   for (const variant of VARIANTS) {

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Endpoint, LlmMetricsModule, TrackLlm } from '../src/index.js';
-import { type AdapterName, createInjectableApp } from './support/bench-app.js';
-import { fmt, heading, interleavedRounds, line, spread } from './support/rounds.js';
+import { type AdapterName, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import { type Summary, fmt, heading, line, spread, summarize } from './support/rounds.js';
 
 const CHUNKS = 64;
 
@@ -40,24 +40,19 @@ const VARIANTS = ['untracked', 'tracked'] as const;
 /** Tokens per second delivered by a 64-chunk SSE stream, tracked ÷ untracked. */
 export async function streamingOverhead(adapter: AdapterName, rounds: number, streamsPerRound: number) {
   const { app, request } = await createInjectableApp(StreamBenchModule, adapter);
-  const payload = { model: 'bench-model', stream: true };
-  const run = async (variant: string, count: number) => {
-    for (let i = 0; i < count; i++) {
-      const response = await request(`/${variant}`, payload);
-      if (response.statusCode !== 200 || !response.body.endsWith('data: [DONE]\n\n')) {
-        throw new Error(`${variant}: ${response.statusCode}`);
-      }
-    }
-  };
-  for (const variant of VARIANTS) {
-    await run(variant, streamsPerRound);
-  }
-  const results = await interleavedRounds(VARIANTS, rounds, async (variant) => {
-    const start = process.hrtime.bigint();
-    await run(variant, streamsPerRound);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return (CHUNKS * streamsPerRound) / seconds / 1000; // thousand tokens per second
+  const perRequest = await timeRoutes(request, VARIANTS, {
+    rounds,
+    perRound: streamsPerRound,
+    payload: { model: 'bench-model', stream: true },
+    isExpected: (body) => body.endsWith('data: [DONE]\n\n'),
   });
+  // µs per stream → thousand tokens per second.
+  const results = Object.fromEntries(
+    VARIANTS.map((variant) => {
+      const samples = perRequest[variant].samples.map((us) => (CHUNKS * 1000) / us);
+      return [variant, { ...summarize(samples), samples }];
+    }),
+  ) as Record<(typeof VARIANTS)[number], Summary & { samples: number[] }>;
   await app.close();
   heading(`Streaming overhead, ${adapter} (${rounds} rounds × ${streamsPerRound} streams of ${CHUNKS} chunks; k tokens/s: median [min–max])`);
   for (const variant of VARIANTS) {

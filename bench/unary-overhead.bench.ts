@@ -1,28 +1,12 @@
-import { type AdapterName, UnaryBenchModule, createInjectableApp } from './support/bench-app.js';
-import { fmt, heading, interleavedRounds, line, ratio, spread } from './support/rounds.js';
+import { type AdapterName, UnaryBenchModule, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import { fmt, heading, line, ratio, spread } from './support/rounds.js';
 
 const VARIANTS = ['undecorated', 'do-nothing', 'tracked'] as const;
 
 /** µs per request of each route, in-process (light-my-request), interleaved rounds. */
 export async function unaryOverhead(adapter: AdapterName, rounds: number, requestsPerRound: number) {
   const { app, request } = await createInjectableApp(UnaryBenchModule, adapter);
-  const payload = { model: 'bench-model' };
-  const run = async (variant: string, count: number) => {
-    for (let i = 0; i < count; i++) {
-      const response = await request(`/${variant}`, payload);
-      if (response.statusCode !== 200) {
-        throw new Error(`${variant}: ${response.statusCode} ${response.body}`);
-      }
-    }
-  };
-  for (const variant of VARIANTS) {
-    await run(variant, requestsPerRound); // warm-up
-  }
-  const results = await interleavedRounds(VARIANTS, rounds, async (variant) => {
-    const start = process.hrtime.bigint();
-    await run(variant, requestsPerRound);
-    return Number(process.hrtime.bigint() - start) / 1000 / requestsPerRound;
-  });
+  const results = await timeRoutes(request, VARIANTS, { rounds, perRound: requestsPerRound, payload: { model: 'bench-model' } });
   await app.close();
 
   heading(`Unary overhead, ${adapter} (${rounds} rounds × ${requestsPerRound} requests, µs/request: median [min–max])`);

@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { inject } from 'light-my-request';
 import { type Observable, of } from 'rxjs';
 import { Endpoint, LlmMetricsModule, TrackLlm } from '../../src/index.js';
+import { type Summary, interleavedRounds } from './rounds.js';
 
 export type AdapterName = 'express' | 'fastify';
 
@@ -71,3 +72,34 @@ export async function createInjectableApp(
 
 @Module({ imports: [LlmMetricsModule.forRoot()], controllers: [UnaryBenchController] })
 export class UnaryBenchModule {}
+
+/** What `request` answers for one injected request. */
+type InjectedRequest = (path: string, payload: unknown) => Promise<{ statusCode: number; body: string }>;
+
+/**
+ * µs per request of each route `/${variant}`: a warm-up round each, then
+ * `rounds` interleaved rounds of `perRound` requests. An answer that
+ * `isExpected` refuses stops the benchmark: a fast failure is no result.
+ */
+export async function timeRoutes<K extends string>(
+  request: InjectedRequest,
+  variants: readonly K[],
+  options: { rounds: number; perRound: number; payload: unknown; isExpected?: (body: string) => boolean },
+): Promise<Record<K, Summary & { samples: number[] }>> {
+  const run = async (variant: K) => {
+    for (let i = 0; i < options.perRound; i++) {
+      const response = await request(`/${variant}`, options.payload);
+      if (response.statusCode !== 200 || (options.isExpected && !options.isExpected(response.body))) {
+        throw new Error(`${variant}: ${response.statusCode} ${response.body.slice(0, 200)}`);
+      }
+    }
+  };
+  for (const variant of variants) {
+    await run(variant);
+  }
+  return interleavedRounds(variants, options.rounds, async (variant) => {
+    const start = process.hrtime.bigint();
+    await run(variant);
+    return Number(process.hrtime.bigint() - start) / 1000 / options.perRound;
+  });
+}

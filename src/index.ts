@@ -35,5 +35,6 @@ export type {
   LlmMetricsOptionsFactory,
 } from './nest/llm-metrics.options.js';
 export { LlmMetricsInterceptor } from './nest/llm-metrics.interceptor.js';
+export { LlmTrackingGuard } from './nest/llm-tracking.guard.js';
 export { TrackLlm } from './nest/track-llm.decorator.js';
 export { LlmRequestMetrics, RequestMetrics } from './nest/llm-request-metrics.js';

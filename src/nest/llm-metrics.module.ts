@@ -1,7 +1,9 @@
 import { type DynamicModule, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { LLM_METRICS_SETUP } from './llm-metrics.constants.js';
 import { type ASYNC_OPTIONS_TYPE, LlmMetricsConfigurableModule, type OPTIONS_TYPE } from './llm-metrics.module-definition.js';
 import type { LlmMetricsSetup } from './llm-metrics.setup.js';
+import { placeTrackingGuardsLast } from './tracking-guard.order.js';
 
 /**
  * Prometheus metrics for an OpenAI-compatible NestJS app:
@@ -24,8 +26,10 @@ export class LlmMetricsModule extends LlmMetricsConfigurableModule implements On
     return super.forRootAsync(options);
   }
 
-  constructor(@Inject(LLM_METRICS_SETUP) private readonly setup: LlmMetricsSetup) {
+  constructor(@Inject(LLM_METRICS_SETUP) private readonly setup: LlmMetricsSetup, modules: ModulesContainer) {
     super();
+    // The app's modules are all known here, and their routes not yet created.
+    placeTrackingGuardsLast(modules);
   }
 
   onModuleDestroy(): void {

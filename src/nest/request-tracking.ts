@@ -2,9 +2,23 @@ import type { ServerResponse } from 'node:http';
 import type { InflightGuard } from '../core/inflight.guard.js';
 import { ErrorType, REQUEST_TYPE_STREAM, errorTypeForStatus } from '../core/labels.js';
 import { type PayloadSummary, SseEventReader, type TokenUsage, summarizePayload } from '../core/openai-chunk.inspector.js';
+import type { RoutePlan } from './route-plan.js';
 
 /** Where the current request's tracking is kept on the request object. */
 export const REQUEST_TRACKING = Symbol.for('nestjs-llm-metrics.tracking');
+
+/** Where a response keeps the tracking that waits for it to close (see `endWithResponseIfTurnedAway`). */
+const RESPONSE_TRACKING = Symbol('nestjs-llm-metrics.response-tracking');
+
+type WatchedResponse = ServerResponse & { [RESPONSE_TRACKING]?: RequestTracking };
+
+/** On `close`: a request whose handler was never called ended with its response. */
+function endIfTurnedAway(this: WatchedResponse): void {
+  const tracking = this[RESPONSE_TRACKING];
+  if (tracking && !tracking.handlerCalled) {
+    tracking.endResponse(this.writableFinished, this.statusCode);
+  }
+}
 
 /** A unary body larger than this is not parsed for its `usage`. */
 const MAX_PARSED_BODY_LENGTH = 1 << 20;
@@ -30,15 +44,28 @@ export class RequestTracking {
   /** Once the handler reports token counts itself, chunks are no longer counted. */
   private countsChunks = true;
   private sseReader: SseEventReader | undefined;
+  /** Set when the route handler is called: until then, the request can still be turned away (e.g. by a pipe). */
+  handlerCalled = false;
 
   constructor(
     readonly guard: InflightGuard,
     private readonly response: ServerResponse,
+    readonly plan: RoutePlan,
   ) {}
 
   /** Whether the client's connection closed before the response was finished. */
   isConnectionClosed(): boolean {
     return this.response.destroyed === true && !this.response.writableFinished;
+  }
+
+  /**
+   * For a route whose request can still be turned away before its handler
+   * is called (by a pipe, a custom parameter decorator or an interceptor):
+   * if that happens, the response the app sends instead tells how it ended.
+   */
+  endWithResponseIfTurnedAway(): void {
+    (this.response as WatchedResponse)[RESPONSE_TRACKING] = this;
+    this.response.on('close', endIfTurnedAway);
   }
 
   /** The response was delivered whole, unless the client left first. */

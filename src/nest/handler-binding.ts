@@ -1,0 +1,111 @@
+import { isObservable } from 'rxjs';
+import { REQUEST_TRACKING, type RequestTracking } from './request-tracking.js';
+import type { TrackedRequest } from './request-tracking.opener.js';
+import { trackObservable } from './response-shapes/observable.tracker.js';
+import { isStreamingBody, trackStreamingBody } from './response-shapes/streaming-body.tracker.js';
+import { ROUTE_ARGS_METADATA } from './route-plan.js';
+
+/** On a handler `@TrackLlm()` wrapped: the index of the hidden parameter through which Nest hands it the request. */
+const REQUEST_PARAM_INDEX = Symbol.for('nestjs-llm-metrics.request-param-index');
+/** Nest's `RouteParamtypes.REQUEST`: the `@Req()` parameter, which no pipe runs on. */
+const REQUEST_PARAM = 0;
+
+type Handler = ((...args: unknown[]) => unknown) & { [REQUEST_PARAM_INDEX]?: number };
+
+/** Whether `handler` is a route handler `@TrackLlm()` bound its tracking to. */
+export function isTrackingBound(handler: Function): boolean {
+  return typeof (handler as Handler)[REQUEST_PARAM_INDEX] === 'number';
+}
+
+/** The index of the hidden `@Req()` parameter of a handler `@TrackLlm()` bound its tracking to. */
+export function hiddenRequestParamIndex(handler: Function): number | undefined {
+  return (handler as Handler)[REQUEST_PARAM_INDEX];
+}
+
+/**
+ * Binds the tracking of a request to the route handler `prototype[methodName]`
+ * itself, without Nest's interceptor pipeline: the handler is wrapped, and
+ * takes one hidden `@Req()` parameter after its own, through which the
+ * wrapper finds the tracking the guard opened. The wrapper tells the tracking
+ * that the handler ran and tracks what it returns (a value, a Promise, an
+ * Observable, a stream) to its end. Called directly (not through Nest's
+ * router), or for a request nothing opened a tracking for, it only calls the
+ * handler. Metadata set on the handler so far is carried over; binding twice
+ * does nothing.
+ */
+export function bindTrackingToHandler(prototype: object, methodName: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor {
+  const original = descriptor.value as Handler;
+  if (typeof original !== 'function' || isTrackingBound(original)) {
+    return descriptor;
+  }
+  const controller = prototype.constructor;
+  const routeArgs: Record<string, { index: number }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ?? {};
+  const index = Object.values(routeArgs).reduce((max, { index }) => Math.max(max, index + 1), original.length);
+
+  const wrapper: Handler = function (this: unknown, ...args: unknown[]) {
+    const request = args[index] as TrackedRequest | undefined;
+    if (args.length > index) {
+      args.length = index;
+    }
+    const tracking = request?.[REQUEST_TRACKING];
+    if (tracking === undefined || tracking.handlerCalled) {
+      return original.apply(this, args);
+    }
+    tracking.handlerCalled = true;
+    let result: unknown;
+    try {
+      result = original.apply(this, args);
+    } catch (err) {
+      tracking.fail(err);
+      throw err;
+    }
+    return trackHandlerResult(result, tracking);
+  };
+
+  for (const key of Reflect.getOwnMetadataKeys(original)) {
+    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapper);
+  }
+  Object.defineProperty(wrapper, 'name', { value: original.name });
+  wrapper[REQUEST_PARAM_INDEX] = index;
+  Reflect.defineMetadata(
+    ROUTE_ARGS_METADATA,
+    { ...routeArgs, [`${REQUEST_PARAM}:${index}`]: { index, data: undefined, pipes: [] } },
+    controller,
+    methodName,
+  );
+  return { ...descriptor, value: wrapper };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** Tracks what a handler returned to its end, and returns what Nest is to send in its place. */
+function trackHandlerResult(result: unknown, tracking: RequestTracking): unknown {
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (value) => trackSettledResult(value, tracking),
+      (err: unknown) => {
+        tracking.fail(err);
+        throw err;
+      },
+    );
+  }
+  return trackSettledResult(result, tracking);
+}
+
+function trackSettledResult(value: unknown, tracking: RequestTracking): unknown {
+  if (isObservable(value)) {
+    return trackObservable(value, tracking);
+  }
+  if (tracking.plan.writesResponse) {
+    // The response the handler writes tells how the request ended.
+    return value;
+  }
+  if (isStreamingBody(value)) {
+    return trackStreamingBody(value, tracking);
+  }
+  tracking.observeValue(value);
+  tracking.complete();
+  return value;
+}

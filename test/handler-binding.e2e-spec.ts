@@ -1,0 +1,305 @@
+import {
+  BadRequestException,
+  Body,
+  type CallHandler,
+  type CanActivate,
+  Controller,
+  type ExecutionContext,
+  Header,
+  HttpCode,
+  Injectable,
+  Module,
+  type NestInterceptor,
+  Param,
+  ParseIntPipe,
+  type PipeTransform,
+  Post,
+  SetMetadata,
+  UseGuards,
+  UseInterceptors,
+  createParamDecorator,
+} from '@nestjs/common';
+import { APP_PIPE } from '@nestjs/core';
+import { type Observable, of } from 'rxjs';
+import { Endpoint, LlmMetricsInterceptor, LlmMetricsModule, TRACK_LLM_METADATA, TrackLlm } from '../src/index.js';
+import { sumOf, valueOf } from './support/exposition.js';
+import { ADAPTERS, type RunningApp, postJson, scrape, startApp } from './support/http.js';
+
+const REQUESTS = 'nv_llm_http_service_requests_total';
+const INFLIGHT = 'nv_llm_http_service_inflight_requests';
+const DURATION_COUNT = 'nv_llm_http_service_request_duration_seconds_count';
+
+/** Refuses every request: stands for an authentication guard. */
+@Injectable()
+class RefuseGuard implements CanActivate {
+  canActivate(): boolean {
+    return false;
+  }
+}
+
+/** Refuses a body without a string `model`, as a validation pipe would. */
+@Injectable()
+class RequireModelPipe implements PipeTransform {
+  transform(value: unknown): unknown {
+    if (typeof (value as { model?: unknown } | undefined)?.model !== 'string') {
+      throw new BadRequestException('model must be a string');
+    }
+    return value;
+  }
+}
+
+/** Answers from a cache in the handler's place, as a cache interceptor does on a hit. */
+@Injectable()
+class CachedAnswerInterceptor implements NestInterceptor {
+  intercept(): Observable<unknown> {
+    return of({ cached: true });
+  }
+}
+
+const Broken = createParamDecorator(() => {
+  throw new Error('cannot read this parameter');
+});
+
+class BaseController {
+  @Post('inherited')
+  @HttpCode(200)
+  inherited(@Body() body: { model: string }) {
+    return { inherited: body.model };
+  }
+}
+
+@Controller('bound')
+class BoundController {
+  @Post('refused-by-pipe/:n')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  refusedByPipe(@Param('n', ParseIntPipe) n: number) {
+    return { n };
+  }
+
+  @Post('validated')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  validated(@Body(RequireModelPipe) body: { model: string }) {
+    return { model: body.model };
+  }
+
+  @Post('guard-above')
+  @UseGuards(RefuseGuard)
+  @TrackLlm(Endpoint.ChatCompletions)
+  guardAbove() {
+    return { reached: true };
+  }
+
+  @Post('guard-below')
+  @TrackLlm(Endpoint.ChatCompletions)
+  @UseGuards(RefuseGuard)
+  guardBelow() {
+    return { reached: true };
+  }
+
+  @Post('cached')
+  @HttpCode(200)
+  @UseInterceptors(CachedAnswerInterceptor)
+  @TrackLlm(Endpoint.ChatCompletions)
+  cached() {
+    return { cached: false };
+  }
+
+  @Post('broken-param')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  brokenParam(@Broken() _value: unknown) {
+    return { reached: true };
+  }
+
+  @Post('headers')
+  @Header('x-above', 'a')
+  @TrackLlm(Endpoint.Completions)
+  @HttpCode(202)
+  headers(@Body() body: { model: string }) {
+    return { model: body.model };
+  }
+}
+
+@Controller('class-tracked')
+@TrackLlm(Endpoint.Completions)
+class ClassTrackedController extends BaseController {
+  @Post('own')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.Embeddings)
+  own(@Body() body: { model: string }) {
+    return { own: body.model };
+  }
+
+  @Post('plain')
+  @HttpCode(200)
+  plain(@Body() body: { model: string }) {
+    return { plain: body.model };
+  }
+
+  /** Not a route: left alone. */
+  helper(): string {
+    return 'helper';
+  }
+}
+
+@Controller('class-guarded')
+@UseGuards(RefuseGuard)
+@TrackLlm(Endpoint.ChatCompletions)
+class ClassGuardedController {
+  @Post()
+  refused() {
+    return { reached: true };
+  }
+}
+
+@Controller('through-interceptor')
+class InterceptorBoundController {
+  @Post(':n')
+  @HttpCode(200)
+  @SetMetadata(TRACK_LLM_METADATA, Endpoint.ChatCompletions)
+  @UseInterceptors(LlmMetricsInterceptor)
+  tracked(@Param('n', ParseIntPipe) n: number, @Body() body: { model: string }) {
+    return { n, model: body.model };
+  }
+}
+
+@Module({
+  imports: [LlmMetricsModule.forRoot({ errorType: true })],
+  controllers: [BoundController, ClassTrackedController, ClassGuardedController, InterceptorBoundController],
+  providers: [RefuseGuard, RequireModelPipe],
+})
+class BindingAppModule {}
+
+@Controller('global-pipe')
+class GlobalPipeController {
+  @Post()
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  chat(@Body() body: { model: string }) {
+    return { model: body.model };
+  }
+}
+
+@Module({
+  imports: [LlmMetricsModule.forRoot({ errorType: true })],
+  controllers: [GlobalPipeController],
+  providers: [{ provide: APP_PIPE, useClass: RequireModelPipe }],
+})
+class GlobalPipeAppModule {}
+
+const chatRequest = (status: string, errorType = '') => ({ endpoint: 'chat_completions', request_type: 'unary', status, error_type: errorType });
+
+describe.each(ADAPTERS)('@TrackLlm() bound to the handler (%s)', (adapter) => {
+  let app: RunningApp;
+  beforeEach(async () => {
+    app = await startApp(BindingAppModule, { adapter });
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  it('counts a request a parameter pipe refuses once, as a validation error, and releases its in-flight slot', async () => {
+    expect((await postJson(app.baseUrl, '/bound/refused-by-pipe/abc', { model: 'm' })).status).toBe(400);
+    expect((await postJson(app.baseUrl, '/bound/refused-by-pipe/7', { model: 'm' })).status).toBe(200);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('error', 'validation') })).toBe(1);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(1);
+    expect(sumOf(text, REQUESTS)).toBe(2);
+    expect(valueOf(text, DURATION_COUNT, { model: 'm' })).toBe(2);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('counts a body a validation pipe refuses as a validation error, under the model the body names', async () => {
+    expect((await postJson(app.baseUrl, '/bound/validated', { model: 42 })).status).toBe(400);
+    expect((await postJson(app.baseUrl, '/bound/validated', { model: 'm' })).status).toBe(200);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatRequest('error', 'validation') })).toBe(1);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('does not count a request another guard refuses, whether its decorator is above or below @TrackLlm(), or on the class', async () => {
+    for (const path of ['/bound/guard-above', '/bound/guard-below', '/class-guarded']) {
+      expect((await postJson(app.baseUrl, path, { model: 'm' })).status).toBe(403);
+    }
+    const text = await scrape(app.baseUrl);
+    expect(sumOf(text, REQUESTS)).toBe(0);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('counts a request an interceptor answers in the handler’s place by the response it sends', async () => {
+    const response = await postJson(app.baseUrl, '/bound/cached', { model: 'm' });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toEqual({ cached: true });
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(1);
+    expect(sumOf(text, REQUESTS)).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('counts a request whose custom parameter decorator throws as an internal error', async () => {
+    expect((await postJson(app.baseUrl, '/bound/broken-param', { model: 'm' })).status).toBe(500);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('error', 'internal') })).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('keeps the metadata of decorators above and below it (status code, headers)', async () => {
+    const response = await fetch(`${app.baseUrl}/bound/headers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm' }),
+    });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('x-above')).toBe('a');
+    expect(await response.json()).toEqual({ model: 'm' });
+    expect(sumOf(await scrape(app.baseUrl), REQUESTS, { model: 'm', endpoint: 'completions', status: 'success' })).toBe(1);
+  });
+
+  it('on a class, tracks every route, inherited ones included, and a method’s own @TrackLlm() wins', async () => {
+    for (const path of ['/class-tracked/inherited', '/class-tracked/own', '/class-tracked/plain']) {
+      expect((await postJson(app.baseUrl, path, { model: 'm' })).status).toBe(200);
+    }
+    const text = await scrape(app.baseUrl);
+    expect(sumOf(text, REQUESTS, { model: 'm', endpoint: 'completions', status: 'success' })).toBe(2);
+    expect(sumOf(text, REQUESTS, { model: 'm', endpoint: 'embeddings', status: 'success' })).toBe(1);
+    expect(sumOf(text, REQUESTS)).toBe(3);
+  });
+
+  it('tracks a route bound through LlmMetricsInterceptor and the metadata key, pipe refusals included', async () => {
+    expect((await postJson(app.baseUrl, '/through-interceptor/1', { model: 'm' })).status).toBe(200);
+    expect((await postJson(app.baseUrl, '/through-interceptor/x', { model: 'm' })).status).toBe(400);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(1);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('error', 'validation') })).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+});
+
+describe.each(ADAPTERS)('@TrackLlm() with a global pipe (%s)', (adapter) => {
+  it('counts a request the global pipe refuses', async () => {
+    const app = await startApp(GlobalPipeAppModule, { adapter });
+    try {
+      expect((await postJson(app.baseUrl, '/global-pipe', { model: 1 })).status).toBe(400);
+      expect((await postJson(app.baseUrl, '/global-pipe', { model: 'm' })).status).toBe(200);
+      const text = await scrape(app.baseUrl);
+      expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatRequest('error', 'validation') })).toBe(1);
+      expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(1);
+      expect(sumOf(text, INFLIGHT)).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a @TrackLlm() handler called directly', () => {
+  it('runs the handler and records nothing', () => {
+    const controller = new ClassTrackedController();
+    expect(controller.own({ model: 'm' })).toEqual({ own: 'm' });
+    expect(controller.plain({ model: 'p' })).toEqual({ plain: 'p' });
+    expect(controller.helper()).toBe('helper');
+    expect(new BoundController().refusedByPipe(3)).toEqual({ n: 3 });
+  });
+});

@@ -1,4 +1,4 @@
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import {
   type EndpointName,
   ErrorType,
@@ -8,14 +8,15 @@ import {
   type RequestType,
   type Status,
 } from './labels.js';
+import type { HistogramSeries } from './model-histogram.js';
 import type { TokenUsage } from './openai-chunk.inspector.js';
 
 /** The streaming histograms' children of one model. */
 export interface StreamingSeries {
-  readonly timeToFirstToken: Histogram.Internal<string>;
-  readonly interTokenLatency: Histogram.Internal<string>;
-  readonly inputSequenceTokens: Histogram.Internal<string>;
-  readonly outputSequenceTokens: Histogram.Internal<string>;
+  readonly timeToFirstToken: HistogramSeries;
+  readonly interTokenLatency: HistogramSeries;
+  readonly inputSequenceTokens: HistogramSeries;
+  readonly outputSequenceTokens: HistogramSeries;
 }
 
 /** A `requests_total` child and the increments not yet handed to it. */
@@ -40,7 +41,7 @@ export class ModelSeries {
     private readonly requestCounter: Counter<string>,
     private readonly withErrorType: boolean,
     private readonly inflight: Gauge.Internal<string>,
-    readonly duration: Histogram.Internal<string>,
+    readonly duration: HistogramSeries,
     readonly streaming: StreamingSeries | undefined,
   ) {}
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry, type RegistryContentType } from 'prom-client';
 import { type Clock, type GuardContext, InflightGuard, ModelSeries, type StreamingSeries } from './inflight.guard.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import {
@@ -20,6 +20,7 @@ import {
   assertMetricPrefix,
   metricNames,
 } from './metric-definitions.js';
+import { ModelHistogram } from './model-histogram.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 
 /** Options of `LlmMetricsService` beyond its prefix. */
@@ -39,10 +40,10 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
   onRecordError?: (err: unknown) => void;
 }
 
-type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
+type AnyMetric = Counter<string> | Gauge<string> | ModelHistogram;
 
-function histogram(name: string, help: string, buckets: readonly number[]): Histogram<string> {
-  return new Histogram({ name, help, labelNames: ['model'], buckets: [...buckets], registers: [] });
+function histogram(name: string, help: string, buckets: readonly number[]): ModelHistogram {
+  return new ModelHistogram(name, help, buckets);
 }
 
 /**
@@ -60,8 +61,8 @@ export class LlmMetricsService {
 
   private readonly requestCounter: Counter<string>;
   private readonly inflightGauge: Gauge<string>;
-  private readonly requestDuration: Histogram<string>;
-  private readonly streaming: Record<keyof StreamingSeries, Histogram<string>> | undefined;
+  private readonly requestDuration: ModelHistogram;
+  private readonly streaming: Record<keyof StreamingSeries, ModelHistogram> | undefined;
   private readonly metrics: readonly AnyMetric[];
   private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
@@ -152,7 +153,7 @@ export class LlmMetricsService {
       }
     }
     for (const metric of this.metrics) {
-      registry.registerMetric(metric);
+      registry.registerMetric(metric as Metric<string>);
     }
   }
 
@@ -160,7 +161,7 @@ export class LlmMetricsService {
   unregister(registry: Registry<RegistryContentType>): void {
     for (const metric of this.metrics) {
       const name = (metric as unknown as { name: string }).name;
-      if (registry.getSingleMetric(name) === metric) {
+      if ((registry.getSingleMetric(name) as unknown) === metric) {
         registry.removeSingleMetric(name);
       }
     }

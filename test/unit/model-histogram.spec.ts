@@ -1,4 +1,4 @@
-import { AggregatorRegistry, Histogram, type Metric, Registry } from 'prom-client';
+import { AggregatorRegistry, Histogram, type Metric, Registry, type RegistryContentType } from 'prom-client';
 import { ModelHistogram } from '../../src/core/model-histogram.js';
 
 const BUCKETS = [0, 0.001, 0.5, 1, 2.5];
@@ -13,9 +13,9 @@ const OBSERVATIONS: [string, number][] = [
 ];
 
 /** The same observations into prom-client's own histogram and into ours, each in a registry of its own. */
-function twins(contentType: typeof Registry.PROMETHEUS_CONTENT_TYPE | typeof Registry.OPENMETRICS_CONTENT_TYPE) {
-  const theirs = new Registry();
-  const ours = new Registry();
+function twins(contentType: RegistryContentType) {
+  const theirs = new Registry<RegistryContentType>();
+  const ours = new Registry<RegistryContentType>();
   for (const registry of [theirs, ours]) {
     registry.setContentType(contentType);
     registry.setDefaultLabels({ instance: 'x' });

@@ -19,6 +19,8 @@ export interface StreamingSeries {
   readonly outputSequenceTokens: HistogramSeries;
 }
 
+const ERROR_TYPES: readonly string[] = Object.values(ErrorType);
+
 /** A `requests_total` child and the increments not yet handed to it. */
 interface PendingCount {
   readonly child: Counter.Internal;
@@ -35,6 +37,7 @@ export class ModelSeries {
   /** Requests of this model in flight now. */
   inflightCount = 0;
   private readonly counts = new Map<string, PendingCount>();
+  private readonly slotsByEndpoint = new Map<EndpointName, (PendingCount | undefined)[]>();
 
   constructor(
     readonly model: string,
@@ -47,6 +50,21 @@ export class ModelSeries {
 
   /** The count of one label set of `requests_total`; its child is bound the first time. */
   count(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): PendingCount {
+    // Found through a small array per endpoint rather than a joined string key.
+    let slots = this.slotsByEndpoint.get(endpoint);
+    if (!slots) {
+      slots = [];
+      this.slotsByEndpoint.set(endpoint, slots);
+    }
+    const errorSlot = status === REQUEST_STATUS_ERROR ? (this.withErrorType ? ERROR_TYPES.indexOf(errorType) : 0) : -1;
+    if (errorSlot === -1 && status === REQUEST_STATUS_ERROR) {
+      return this.countByKey(endpoint, requestType, status, errorType);
+    }
+    const slot = (errorSlot + 1) * 2 + (requestType === REQUEST_TYPE_STREAM ? 1 : 0);
+    return (slots[slot] ??= this.countByKey(endpoint, requestType, status, errorType));
+  }
+
+  private countByKey(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): PendingCount {
     const key = `${endpoint}\u0000${requestType}\u0000${status}\u0000${errorType}`;
     let count = this.counts.get(key);
     if (!count) {

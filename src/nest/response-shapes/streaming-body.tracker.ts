@@ -1,5 +1,5 @@
 import { StreamableFile } from '@nestjs/common';
-import { Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
+import { Readable, Transform, type TransformCallback, finished, pipeline } from 'node:stream';
 
 /** What a tracked streaming body reports: each chunk as it passes, and how it ended. */
 export interface StreamObserver {
@@ -118,20 +118,45 @@ class ObservedBody implements AsyncIterable<unknown> {
   }
 }
 
+type PushFunction = Readable['push'];
+
+/**
+ * Shows `observer` each chunk of `source` as it enters the stream (its
+ * `push`), and how the stream ended: read to its end, or destroyed first (as
+ * Nest does when the client goes away). The stream itself is left in place,
+ * so Nest reads it as it would untracked: no stream or promise per chunk is
+ * added.
+ */
+function observeInPlace(source: Readable, observer: StreamObserver): Readable {
+  const push: PushFunction = source.push;
+  source.push = function (this: Readable, chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk !== null && chunk !== undefined) {
+      observer.observeChunk(chunk);
+    }
+    return push.call(this, chunk, encoding);
+  };
+  finished(source, { writable: false }, (err) => observer.endStream(!err));
+  return source;
+}
+
 /**
  * Wraps a streaming body so that `observer` sees its chunks and its end. A
- * `StreamableFile` stays one, with the same options and error handlers, over
- * a pass-through stream (the adapter pipes it); a `Readable` or another async
- * iterable becomes an async iterable that Nest reads directly.
+ * `Readable` that holds nothing yet is observed in place; one that already
+ * buffered chunks, or another async iterable, becomes an async iterable
+ * that Nest reads directly. A `StreamableFile` stays one, with the same
+ * options and error handlers, over a pass-through stream (the adapter pipes it).
  */
 export function trackStreamingBody(
   body: StreamableFile | Readable | AsyncIterable<unknown>,
   observer: StreamObserver,
-): StreamableFile | AsyncIterable<unknown> {
+): StreamableFile | Readable | AsyncIterable<unknown> {
   if (body instanceof StreamableFile) {
     return new StreamableFile(observe(body.getStream(), observer), body.options)
       .setErrorHandler(body.errorHandler)
       .setErrorLogger(body.errorLogger);
+  }
+  if (body instanceof Readable && body.readableLength === 0 && !body.readableEnded && !body.destroyed && body.readableFlowing !== true) {
+    return observeInPlace(body, observer);
   }
   return new ObservedBody(body, observer);
 }

@@ -1,0 +1,50 @@
+import { PassThrough, Readable } from 'node:stream';
+import { trackStreamingBody } from '../../src/nest/response-shapes/streaming-body.tracker.js';
+
+function recorder() {
+  const chunks: string[] = [];
+  const ends: boolean[] = [];
+  return { chunks, ends, observer: { observeChunk: (chunk: unknown) => chunks.push(String(chunk)), endStream: (delivered: boolean) => ends.push(delivered) } };
+}
+
+async function readAll(body: unknown): Promise<string> {
+  let text = '';
+  for await (const chunk of body as AsyncIterable<unknown>) {
+    text += String(chunk);
+  }
+  return text;
+}
+
+describe('trackStreamingBody', () => {
+  it('observes a Readable that holds nothing yet in place: the same stream, every chunk, one end', async () => {
+    const { chunks, ends, observer } = recorder();
+    const source = Readable.from(['a', 'b', 'c']);
+    const tracked = trackStreamingBody(source, observer);
+    expect(tracked).toBe(source);
+    expect(await readAll(tracked)).toBe('abc');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(chunks).toEqual(['a', 'b', 'c']);
+    expect(ends).toEqual([true]);
+  });
+
+  it('sees the chunks a Readable buffered before it was returned', async () => {
+    const { chunks, ends, observer } = recorder();
+    const source = new PassThrough();
+    source.write('early');
+    setImmediate(() => source.end('late'));
+    const tracked = trackStreamingBody(source, observer);
+    expect(await readAll(tracked)).toBe('earlylate');
+    expect(chunks.join('')).toBe('earlylate');
+    expect(ends).toEqual([true]);
+  });
+
+  it('reports a Readable destroyed before its end once, as not delivered', async () => {
+    const { ends, observer } = recorder();
+    const source = new PassThrough();
+    const tracked = trackStreamingBody(source, observer) as Readable;
+    source.write('x');
+    tracked.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual([false]);
+  });
+});

@@ -4,7 +4,7 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import { type Observable, finalize, of, tap } from 'rxjs';
 import { Endpoint, LlmMetricsModule, TrackLlm } from '../src/index.js';
 import { type AdapterName, createInjectableApp, timeRoutes } from './support/bench-app.js';
-import { fmt, heading, line, spread } from './support/rounds.js';
+import { heading, line, ratioLine, spread } from './support/rounds.js';
 
 /**
  * How users instrument an LLM route today: @willsoto/nestjs-prometheus
@@ -76,6 +76,7 @@ export async function peerComparison(adapter: AdapterName, rounds: number, reque
   for (const variant of VARIANTS) {
     line(`- ${variant.padEnd(5)} ${spread(results[variant])} µs`);
   }
-  line(`- rps ours ÷ peer: ${fmt(results.peer.median / results.ours.median, 3)} target ≥ 1.0`);
+  // µs/request: rps(ours) / rps(peer) = µs(peer) / µs(ours).
+  ratioLine('rps ours ÷ peer', results.peer.samples, results.ours.samples, '≥ 1.0');
   return results;
 }

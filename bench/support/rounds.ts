@@ -49,6 +49,19 @@ export function ratio(numerator: number[], denominator: number[]): Summary {
   return summarize(numerator.map((value, i) => value / denominator[i]));
 }
 
+/**
+ * Prints a ratio two ways: of the two variants' medians, and per round (the
+ * rounds are interleaved, so each round's ratio compares the variants under
+ * the same load of the shared machine): that median, and its min–max.
+ */
+export function ratioLine(label: string, numerator: number[], denominator: number[], target: string): void {
+  const ofMedians = summarize(numerator).median / summarize(denominator).median;
+  const perRound = ratio(numerator, denominator);
+  line(
+    `- ${label}: ${fmt(ofMedians, 3)} (per round: median ${fmt(perRound.median, 3)}, ${fmt(perRound.min, 3)}–${fmt(perRound.max, 3)}) target ${target}`,
+  );
+}
+
 export function heading(title: string): void {
   process.stdout.write(`\n## ${title}\n\n`);
 }

@@ -15,6 +15,7 @@ export interface PayloadSummary {
 }
 
 const NOTHING: PayloadSummary = { tokens: 0 };
+const ONE_TOKEN: PayloadSummary = { tokens: 1 };
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -105,10 +106,49 @@ function parseData(data: string): unknown {
   }
 }
 
-/** A non-empty output string: `"` is escaped inside JSON strings, so a match is a real key and value. */
-const OUTPUT_STRING = /"(?:content|text|reasoning_content)":"[^"]/g;
-/** What only a full parse reads right: usage, tool calls, content parts. */
-const NEEDS_PARSING = /"usage"|"tool_calls"|"content":\[/;
+/**
+ * What the hot path looks for, in one scan: `"choices":[`; what only a full
+ * parse reads right (`"usage"`, `"tool_calls"`, content parts
+ * `"content":[`); a non-empty output string (`"` is escaped inside JSON
+ * strings, so a match is a real key and value); and a line break. Which one
+ * matched is told from the match's last characters, so no match array is made.
+ */
+const MARKERS = /"(?:choices":\[|usage"|tool_calls"|content":\[|(?:content|text|reasoning_content)":"[^"])|\n/g;
+
+/**
+ * The summary of the JSON text `text.slice(start, end)` of a common chunk
+ * (choices whose deltas carry plain strings, at most one of them non-empty,
+ * no usage, no tool calls, on one line), told from its text without slicing
+ * or parsing it; `undefined` for any other text.
+ */
+function summarizeCommonChunk(text: string, start: number, end: number): PayloadSummary | undefined {
+  MARKERS.lastIndex = start;
+  let choices = false;
+  let outputs = 0;
+  while (MARKERS.test(text)) {
+    const matchEnd = MARKERS.lastIndex;
+    if (matchEnd > end) {
+      break;
+    }
+    const last = text.charCodeAt(matchEnd - 1);
+    if (last === 10 /* \n */ || last === 34 /* " of usage, tool_calls */) {
+      return undefined;
+    }
+    if (last === 91 /* [ */ && text.charCodeAt(matchEnd - 2) === 58 /* : */) {
+      // `choices":[` or `content":[`
+      if (text.charCodeAt(matchEnd - 4) !== 115 /* s */) {
+        return undefined;
+      }
+      choices = true;
+    } else if (++outputs > 1) {
+      return undefined;
+    }
+  }
+  if (!choices) {
+    return undefined;
+  }
+  return outputs === 0 ? NOTHING : ONE_TOKEN;
+}
 
 /**
  * Summarizes the JSON text of an SSE event. The common chunk (choices whose
@@ -121,19 +161,9 @@ export function summarizeEventData(data: string): PayloadSummary {
   if (data.charCodeAt(0) !== 123 /* { */) {
     return NOTHING;
   }
-  if (data.includes('"choices":[') && !NEEDS_PARSING.test(data)) {
-    OUTPUT_STRING.lastIndex = 0;
-    if (OUTPUT_STRING.exec(data) === null) {
-      return NOTHING;
-    }
-    if (OUTPUT_STRING.exec(data) === null) {
-      return ONE_TOKEN;
-    }
-  }
-  return summarizePayload(parseData(data));
+  return summarizeCommonChunk(data, 0, data.length) ?? summarizePayload(parseData(data));
 }
 
-const ONE_TOKEN: PayloadSummary = { tokens: 1 };
 
 /** Longest event the reader waits for; a body that is not SSE must not pile up in memory. */
 const MAX_EVENT_LENGTH = 1 << 20;
@@ -151,15 +181,18 @@ export class SseEventReader {
   /** Summarizes the events that `chunk` completes. */
   read(chunk: string | Uint8Array): PayloadSummary {
     const incoming = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    // The common chunk: exactly one whole `data: …` event, nothing pending.
+    // The common chunk: exactly one whole `data: {…}` event, nothing pending.
     if (
       this.pending === '' &&
       this.dataLines.length === 0 &&
+      incoming.charCodeAt(6) === 123 /* { */ &&
       incoming.startsWith('data: ') &&
-      incoming.indexOf('\n') === incoming.length - 2 &&
       incoming.endsWith('\n\n')
     ) {
-      return summarizeEventData(incoming.slice(6, -2));
+      const summary = summarizeCommonChunk(incoming, 6, incoming.length - 2);
+      if (summary !== undefined) {
+        return summary;
+      }
     }
     const text = this.pending + incoming;
     let tokens = 0;

@@ -44,7 +44,9 @@ export function bindTrackingToHandler(prototype: object, methodName: string | sy
 
   const wrapper: Handler = function (this: unknown, ...args: unknown[]) {
     const request = args[index] as TrackedRequest | undefined;
-    if (args.length > index) {
+    if (args.length === index + 1) {
+      args.pop();
+    } else if (args.length > index) {
       args.length = index;
     }
     const tracking = request?.[REQUEST_TRACKING];

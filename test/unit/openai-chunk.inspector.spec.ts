@@ -93,6 +93,11 @@ describe('summarizeEventData (the SSE hot path)', () => {
     { id: 'c', choices: [{ index: 0, delta: { content: 'with "quotes" and \\"content\\":\\"x' } }] },
     { id: 'c', choices: [{ index: 0, delta: { content: '"content":"inner' } }] },
     { id: 'c', choices: [{ index: 0, delta: { content: 'a' }, logprobs: { content: [{ token: 'a', logprob: -1 }] } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: '[1, 2]' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 's":[' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'x' } }], note: '"choices":[' },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'line\nbreak' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: '[' } }, { index: 1, delta: { content: '[' } }] },
     { type: 'response.output_text.delta', delta: 'hi' },
     { type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 6 } } },
     { error: { message: 'overloaded' } },
@@ -100,6 +105,19 @@ describe('summarizeEventData (the SSE hot path)', () => {
 
   it.each(corpus.map((payload) => [JSON.stringify(payload)]))('agrees with parsing %s in full', (data) => {
     expect(summarizeEventData(data)).toEqual(summarizePayload(JSON.parse(data)));
+  });
+
+  it.each(corpus.map((payload) => [JSON.stringify(payload, null, 2)]))('agrees with parsing the multi-line %s in full', (data) => {
+    expect(summarizeEventData(data)).toEqual(summarizePayload(JSON.parse(data)));
+  });
+
+  it.each(corpus.map((payload) => [JSON.stringify(payload)]))('reads the one-event chunk of %s as parsing it would', (data) => {
+    expect(new SseEventReader().read(`data: ${data}\n\n`)).toEqual(summarizePayload(JSON.parse(data)));
+    const multiLine = JSON.stringify(JSON.parse(data), null, 2)
+      .split('\n')
+      .map((line) => `data: ${line}\n`)
+      .join('');
+    expect(new SseEventReader().read(`${multiLine}\n`)).toEqual(summarizePayload(JSON.parse(data)));
   });
 
   it('reads [DONE] and non-JSON data as nothing', () => {

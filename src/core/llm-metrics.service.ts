@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Metric, type Registry, type RegistryContentType } from 'prom-client';
 import { type Clock, type GuardContext, InflightGuard, ModelSeries, type StreamingSeries } from './inflight.guard.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
@@ -73,6 +74,7 @@ export class LlmMetricsService {
     this.modelLabels = new ModelLabelPolicy(options);
     this.hasErrorType = options.errorType === true;
     this.guardContext = {
+      // The module's binding: the global `performance` is a getter in Node.js.
       clock: options.clock ?? (() => performance.now()),
       open: new Set(),
       onRecordError:

@@ -41,15 +41,14 @@ export class LlmTrackingGuard extends RequestTrackingOpener implements CanActiva
     private readonly config: ApplicationConfig,
   ) {
     super(metrics, options);
-    this.plans = new RoutePlans(reflector, (plan, handler, controller) => ({
-      ...plan,
-      mayBeTurnedAway: this.mayBeTurnedAway(handler, controller),
-    }));
+    // Only a handler `@TrackLlm()` wrapped is tracked here: nothing else would finish its tracking.
+    this.plans = new RoutePlans(reflector, (plan, handler, controller) =>
+      isTrackingBound(handler) ? { ...plan, mayBeTurnedAway: this.mayBeTurnedAway(handler, controller) } : null,
+    );
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    const plan = context.getType() === 'http' && isTrackingBound(handler) ? this.plans.planFor(handler, context.getClass()) : null;
+    const plan = context.getType() === 'http' ? this.plans.planFor(context.getHandler(), context.getClass()) : null;
     if (plan) {
       const tracking = this.openTracking(context, plan);
       if (tracking && plan.mayBeTurnedAway && !plan.writesResponse) {

@@ -30,7 +30,7 @@ export class RoutePlans<Plan extends RoutePlan = RoutePlan> {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly extend: (plan: RoutePlan, handler: Function, controller: Function) => Plan = (plan) => plan as Plan,
+    private readonly extend: (plan: RoutePlan, handler: Function, controller: Function) => Plan | null = (plan) => plan as Plan,
   ) {}
 
   /** The plan of `handler` on `controller`, or `null` if the route is not tracked. */

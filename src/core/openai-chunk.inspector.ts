@@ -165,6 +165,26 @@ export function summarizeEventData(data: string): PayloadSummary {
 }
 
 
+/**
+ * Whether `text` is `data: {…}\n\n`, told from its first and last characters
+ * (`startsWith()` / `endsWith()` cost more than the scan that follows).
+ */
+function isWholeDataEvent(text: string): boolean {
+  const length = text.length;
+  return (
+    length > 9 &&
+    text.charCodeAt(length - 1) === 10 &&
+    text.charCodeAt(length - 2) === 10 &&
+    text.charCodeAt(0) === 100 /* d */ &&
+    text.charCodeAt(1) === 97 /* a */ &&
+    text.charCodeAt(2) === 116 /* t */ &&
+    text.charCodeAt(3) === 97 /* a */ &&
+    text.charCodeAt(4) === 58 /* : */ &&
+    text.charCodeAt(5) === 32 /* space */ &&
+    text.charCodeAt(6) === 123 /* { */
+  );
+}
+
 /** Longest event the reader waits for; a body that is not SSE must not pile up in memory. */
 const MAX_EVENT_LENGTH = 1 << 20;
 
@@ -185,9 +205,7 @@ export class SseEventReader {
     if (
       this.pending === '' &&
       this.dataLines.length === 0 &&
-      incoming.charCodeAt(6) === 123 /* { */ &&
-      incoming.startsWith('data: ') &&
-      incoming.endsWith('\n\n')
+      isWholeDataEvent(incoming)
     ) {
       const summary = summarizeCommonChunk(incoming, 6, incoming.length - 2);
       if (summary !== undefined) {

@@ -4,7 +4,7 @@ import type { TokenUsage } from '../core/openai-chunk.inspector.js';
 import { REQUEST_TRACKING, type RequestTracking } from './request-tracking.js';
 
 /**
- * What a handler can tell the metrics that the interceptor cannot see, for
+ * What a handler can tell the metrics that the tracking cannot see, for
  * the current request. On a route that is not tracked, every call does nothing.
  */
 export class LlmRequestMetrics {

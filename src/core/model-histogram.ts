@@ -5,7 +5,7 @@ interface SharedLabelValue {
   /** Always `null` on buckets, as prom-client's histograms without exemplars have it. */
   exemplar?: null;
   metricName: string;
-  labels: { le?: number | string };
+  labels: { readonly le?: number | string };
   sharedLabels: { model: string };
 }
 
@@ -26,6 +26,13 @@ export interface HistogramObject<Value> {
   values: Value[];
 }
 
+/** The names of a histogram's samples. */
+interface SeriesNames {
+  readonly bucket: string;
+  readonly sum: string;
+  readonly count: string;
+}
+
 /** The observations of one `model`: bound once, observed on the hot path. */
 export class HistogramSeries {
   /** Observations per bucket, not cumulative; the last slot holds those above every bound. */
@@ -35,6 +42,8 @@ export class HistogramSeries {
 
   constructor(
     private readonly upperBounds: readonly number[],
+    /** `{ le }` of each bound, then of `+Inf`: shared by every series and every read (nothing writes to them). */
+    private readonly bucketLabels: readonly { readonly le: number | string }[],
     readonly labels: { readonly model: string },
   ) {
     this.counts = new Float64Array(upperBounds.length + 1);
@@ -67,18 +76,18 @@ export class HistogramSeries {
   }
 
   /** The `_bucket` (cumulative, `+Inf` last), `_sum` and `_count` values of this series, as prom-client's `Histogram` gives them. */
-  exportTo(values: SharedLabelValue[], name: string): void {
+  exportTo(values: SharedLabelValue[], names: SeriesNames): void {
     const sharedLabels = this.labels;
-    const bucketName = `${name}_bucket`;
+    const bucketName = names.bucket;
     let cumulative = 0;
     for (let i = 0; i < this.upperBounds.length; i++) {
       cumulative += this.counts[i];
-      values.push({ labels: { le: this.upperBounds[i] }, value: cumulative, metricName: bucketName, exemplar: null, sharedLabels });
+      values.push({ labels: this.bucketLabels[i], value: cumulative, metricName: bucketName, exemplar: null, sharedLabels });
     }
     values.push(
-      { labels: { le: '+Inf' }, value: this.count, metricName: bucketName, exemplar: null, sharedLabels },
-      { labels: {}, value: this.sum, metricName: `${name}_sum`, sharedLabels },
-      { labels: {}, value: this.count, metricName: `${name}_count`, sharedLabels },
+      { labels: this.bucketLabels[this.upperBounds.length], value: this.count, metricName: bucketName, exemplar: null, sharedLabels },
+      { labels: {}, value: this.sum, metricName: names.sum, sharedLabels },
+      { labels: {}, value: this.count, metricName: names.count, sharedLabels },
     );
   }
 }
@@ -96,6 +105,8 @@ export class ModelHistogram {
   readonly aggregator = 'sum';
   readonly labelNames: readonly string[] = ['model'];
   readonly upperBounds: readonly number[];
+  private readonly bucketLabels: readonly { readonly le: number | string }[];
+  private readonly sampleNames: SeriesNames;
   private readonly series = new Map<string, HistogramSeries>();
 
   constructor(
@@ -104,13 +115,15 @@ export class ModelHistogram {
     buckets: readonly number[],
   ) {
     this.upperBounds = [...buckets];
+    this.bucketLabels = [...buckets.map((le) => ({ le })), { le: '+Inf' }];
+    this.sampleNames = { bucket: `${name}_bucket`, sum: `${name}_sum`, count: `${name}_count` };
   }
 
   /** The series of `model`, created the first time. */
   labels(model: string): HistogramSeries {
     let series = this.series.get(model);
     if (!series) {
-      series = new HistogramSeries(this.upperBounds, { model });
+      series = new HistogramSeries(this.upperBounds, this.bucketLabels, { model });
       this.series.set(model, series);
     }
     return series;
@@ -126,7 +139,7 @@ export class ModelHistogram {
     const values: SharedLabelValue[] = [];
     for (const series of this.series.values()) {
       if (series.observed) {
-        series.exportTo(values, this.name);
+        series.exportTo(values, this.sampleNames);
       }
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };

@@ -51,7 +51,7 @@ const untracked = new LlmRequestMetrics(undefined);
  * `chat(@Body() body, @RequestMetrics() metrics: LlmRequestMetrics)`.
  */
 export const RequestMetrics = createParamDecorator((_: unknown, context: ExecutionContext): LlmRequestMetrics => {
-  const request = context.switchToHttp().getRequest<{ [REQUEST_TRACKING]?: RequestTracking }>();
+  const request = context.getArgByIndex<{ [REQUEST_TRACKING]?: RequestTracking }>(0);
   const tracking = request[REQUEST_TRACKING];
   return tracking ? new LlmRequestMetrics(tracking) : untracked;
 });

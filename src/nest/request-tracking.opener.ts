@@ -47,12 +47,13 @@ export abstract class RequestTrackingOpener {
    * are broken: then the request is served untracked.
    */
   protected openTracking(context: ExecutionContext, plan: RoutePlan): RequestTracking | undefined {
-    const http = context.switchToHttp();
-    const request = http.getRequest<TrackedRequest>();
+    // The request and response of an HTTP context; `switchToHttp()` would
+    // add three closures to the context on every call.
+    const request = context.getArgByIndex<TrackedRequest>(0);
     if (request[REQUEST_TRACKING]) {
       return undefined;
     }
-    const response = http.getResponse<ServerResponse | { raw: ServerResponse }>();
+    const response = context.getArgByIndex<ServerResponse | { raw: ServerResponse }>(1);
     const rawResponse = 'raw' in response ? response.raw : response;
     let tracking: RequestTracking;
     try {

@@ -14,6 +14,7 @@ import {
   ParseIntPipe,
   type PipeTransform,
   Post,
+  Scope,
   SetMetadata,
   UseGuards,
   UseInterceptors,
@@ -165,9 +166,20 @@ class InterceptorBoundController {
   }
 }
 
+/** A new instance per request: Nest builds the route's handler per request too. */
+@Controller({ path: 'request-scoped', scope: Scope.REQUEST })
+class RequestScopedController {
+  @Post(':n')
+  @HttpCode(200)
+  @TrackLlm(Endpoint.ChatCompletions)
+  chat(@Param('n', ParseIntPipe) n: number, @Body() body: { model: string }) {
+    return { n, model: body.model };
+  }
+}
+
 @Module({
   imports: [LlmMetricsModule.forRoot({ errorType: true })],
-  controllers: [BoundController, ClassTrackedController, ClassGuardedController, InterceptorBoundController],
+  controllers: [BoundController, ClassTrackedController, ClassGuardedController, InterceptorBoundController, RequestScopedController],
   providers: [RefuseGuard, RequireModelPipe],
 })
 class BindingAppModule {}
@@ -266,6 +278,16 @@ describe.each(ADAPTERS)('@TrackLlm() bound to the handler (%s)', (adapter) => {
     expect(sumOf(text, REQUESTS, { model: 'm', endpoint: 'completions', status: 'success' })).toBe(2);
     expect(sumOf(text, REQUESTS, { model: 'm', endpoint: 'embeddings', status: 'success' })).toBe(1);
     expect(sumOf(text, REQUESTS)).toBe(3);
+  });
+
+  it('tracks a request-scoped controller’s route, pipe refusals included', async () => {
+    expect((await postJson(app.baseUrl, '/request-scoped/1', { model: 'm' })).status).toBe(200);
+    expect((await postJson(app.baseUrl, '/request-scoped/2', { model: 'm' })).status).toBe(200);
+    expect((await postJson(app.baseUrl, '/request-scoped/x', { model: 'm' })).status).toBe(400);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(2);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('error', 'validation') })).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
   });
 
   it('tracks a route bound through LlmMetricsInterceptor and the metadata key, pipe refusals included', async () => {

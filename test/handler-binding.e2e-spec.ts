@@ -57,6 +57,25 @@ class CachedAnswerInterceptor implements NestInterceptor {
   }
 }
 
+/**
+ * Wraps a handler again, as Nest-aware method decorators do (its metadata
+ * carried over); given `cached`, answers with it without calling the handler.
+ */
+function WrapAgain(cached?: unknown): MethodDecorator {
+  return (_target, _key, descriptor: PropertyDescriptor) => {
+    const inner = descriptor.value as (...args: unknown[]) => unknown;
+    const outer = function (this: unknown, ...args: unknown[]) {
+      return cached !== undefined ? cached : inner.apply(this, args);
+    };
+    for (const key of Reflect.getOwnMetadataKeys(inner)) {
+      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, inner), outer);
+    }
+    Object.defineProperty(outer, 'name', { value: inner.name });
+    descriptor.value = outer;
+    return descriptor;
+  };
+}
+
 const Broken = createParamDecorator(() => {
   throw new Error('cannot read this parameter');
 });
@@ -112,6 +131,22 @@ class BoundController {
   @TrackLlm(Endpoint.ChatCompletions)
   brokenParam(@Broken() _value: unknown) {
     return { reached: true };
+  }
+
+  @Post('wrapped-again')
+  @HttpCode(200)
+  @WrapAgain()
+  @TrackLlm(Endpoint.ChatCompletions)
+  wrappedAgain(@Body() body: { model: string }) {
+    return { model: body.model };
+  }
+
+  @Post('wrapped-cached')
+  @HttpCode(200)
+  @WrapAgain({ cached: true })
+  @TrackLlm(Endpoint.ChatCompletions)
+  wrappedCached() {
+    return { cached: false };
   }
 
   @Post('headers')
@@ -255,6 +290,17 @@ describe.each(ADAPTERS)('@TrackLlm() bound to the handler (%s)', (adapter) => {
     expect((await postJson(app.baseUrl, '/bound/broken-param', { model: 'm' })).status).toBe(500);
     const text = await scrape(app.baseUrl);
     expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('error', 'internal') })).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('tracks a handler another decorator wrapped again, also when that decorator answers without calling it', async () => {
+    const again = await postJson(app.baseUrl, '/bound/wrapped-again', { model: 'm' });
+    expect([again.status, JSON.parse(again.text)]).toEqual([200, { model: 'm' }]);
+    const cached = await postJson(app.baseUrl, '/bound/wrapped-cached', { model: 'm' });
+    expect([cached.status, JSON.parse(cached.text)]).toEqual([200, { cached: true }]);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', ...chatRequest('success') })).toBe(2);
+    expect(sumOf(text, REQUESTS)).toBe(2);
     expect(sumOf(text, INFLIGHT)).toBe(0);
   });
 

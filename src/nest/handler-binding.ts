@@ -5,21 +5,33 @@ import { trackObservable } from './response-shapes/observable.tracker.js';
 import { isStreamingBody, trackStreamingBody } from './response-shapes/streaming-body.tracker.js';
 import { ROUTE_ARGS_METADATA } from './route-plan.js';
 
-/** On a handler `@TrackLlm()` wrapped: the index of the hidden parameter through which Nest hands it the request. */
-const REQUEST_PARAM_INDEX = Symbol.for('nestjs-llm-metrics.request-param-index');
+/**
+ * Metadata of a handler `@TrackLlm()` wrapped: the index of the hidden
+ * parameter through which Nest hands it the request. Metadata, so that a
+ * decorator that wraps the handler again (and carries its metadata over, as
+ * Nest-aware decorators do) still marks a bound route.
+ */
+const REQUEST_PARAM_INDEX_METADATA = 'llm_metrics:request_param_index';
+/** On the wrapper itself (not carried over by another wrapper): set to `true`. */
+const TRACKING_WRAPPER = Symbol('nestjs-llm-metrics.tracking-wrapper');
 /** Nest's `RouteParamtypes.REQUEST`: the `@Req()` parameter, which no pipe runs on. */
 const REQUEST_PARAM = 0;
 
-type Handler = ((...args: unknown[]) => unknown) & { [REQUEST_PARAM_INDEX]?: number };
+type Handler = ((...args: unknown[]) => unknown) & { [TRACKING_WRAPPER]?: true };
 
-/** Whether `handler` is a route handler `@TrackLlm()` bound its tracking to. */
-export function isTrackingBound(handler: Function): boolean {
-  return typeof (handler as Handler)[REQUEST_PARAM_INDEX] === 'number';
+/** The index of the hidden `@Req()` parameter of a route handler `@TrackLlm()` bound its tracking to, or `undefined`. */
+export function hiddenRequestParamIndex(handler: Function): number | undefined {
+  return Reflect.getOwnMetadata(REQUEST_PARAM_INDEX_METADATA, handler) as number | undefined;
 }
 
-/** The index of the hidden `@Req()` parameter of a handler `@TrackLlm()` bound its tracking to. */
-export function hiddenRequestParamIndex(handler: Function): number | undefined {
-  return (handler as Handler)[REQUEST_PARAM_INDEX];
+/** Whether `handler` is a route handler `@TrackLlm()` bound its tracking to (possibly wrapped again since). */
+export function isTrackingBound(handler: Function): boolean {
+  return hiddenRequestParamIndex(handler) !== undefined;
+}
+
+/** Whether `handler` is `@TrackLlm()`'s wrapper itself, not another function around it that may not call it. */
+export function isTrackingWrapper(handler: Function): boolean {
+  return (handler as Handler)[TRACKING_WRAPPER] === true;
 }
 
 /**
@@ -68,7 +80,8 @@ export function bindTrackingToHandler(prototype: object, methodName: string | sy
     Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapper);
   }
   Object.defineProperty(wrapper, 'name', { value: original.name });
-  wrapper[REQUEST_PARAM_INDEX] = index;
+  wrapper[TRACKING_WRAPPER] = true;
+  Reflect.defineMetadata(REQUEST_PARAM_INDEX_METADATA, index, wrapper);
   Reflect.defineMetadata(
     ROUTE_ARGS_METADATA,
     { ...routeArgs, [`${REQUEST_PARAM}:${index}`]: { index, data: undefined, pipes: [] } },

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ApplicationConfig, Reflector } from '@nestjs/core';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
-import { hiddenRequestParamIndex, isTrackingBound } from './handler-binding.js';
+import { hiddenRequestParamIndex, isTrackingBound, isTrackingWrapper } from './handler-binding.js';
 import { MODULE_OPTIONS_TOKEN } from './llm-metrics.module-definition.js';
 import type { LlmMetricsModuleOptions } from './llm-metrics.options.js';
 import { RequestTrackingOpener } from './request-tracking.opener.js';
@@ -60,11 +60,16 @@ export class LlmTrackingGuard extends RequestTrackingOpener implements CanActiva
 
   /**
    * Decided on a route's first request, once the app's global pipes and
-   * interceptors are known: whether an interceptor could answer in the
-   * handler's place, or a pipe or custom parameter decorator refuse one of
-   * its parameters (or a header value function throw).
+   * interceptors are known: whether an interceptor, or a decorator that
+   * wrapped the handler again, could answer in the handler's place, or a
+   * pipe or custom parameter decorator refuse one of its parameters (or a
+   * header value function throw).
    */
   private mayBeTurnedAway(handler: Function, controller: Function): boolean {
+    if (!isTrackingWrapper(handler)) {
+      // Another decorator wrapped the handler again: it may answer without calling it.
+      return true;
+    }
     const config = this.config;
     const interceptors =
       config.getGlobalInterceptors().length +
@@ -84,7 +89,8 @@ export class LlmTrackingGuard extends RequestTrackingOpener implements CanActiva
     const hidden = hiddenRequestParamIndex(handler);
     return Object.entries(routeArgs).some(([key, param]) => {
       if (param.index === hidden) {
-        return false;
+        // Another parameter at the hidden one's index would keep the wrapper from finding the tracking.
+        return key !== `0:${hidden}`;
       }
       const type = paramTypeOf(key);
       if (Number.isNaN(type) || typeof param.factory === 'function') {

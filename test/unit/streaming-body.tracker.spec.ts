@@ -38,6 +38,16 @@ describe('trackStreamingBody', () => {
     expect(ends).toEqual([true]);
   });
 
+  it('reports a Readable that emits no close, destroyed before its end, as not delivered', async () => {
+    const { ends, observer } = recorder();
+    const source = new Readable({ emitClose: false, read() {} });
+    const tracked = trackStreamingBody(source, observer) as Readable;
+    source.push('x');
+    tracked.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual([false]);
+  });
+
   it('reports a Readable destroyed before its end once, as not delivered', async () => {
     const { ends, observer } = recorder();
     const source = new PassThrough();

@@ -135,7 +135,23 @@ function observeInPlace(source: Readable, observer: StreamObserver): Readable {
     }
     return push.call(this, chunk, encoding);
   };
-  finished(source, { writable: false }, (err) => observer.endStream(!err));
+  let ended = false;
+  const end = (delivered: boolean) => {
+    if (!ended) {
+      ended = true;
+      observer.endStream(delivered);
+    }
+  };
+  finished(source, { writable: false }, (err) => end(!err));
+  // Also when destroyed (as Nest does when the client goes away) without a
+  // `close` to tell it, e.g. with `emitClose: false`.
+  const destroy = source.destroy;
+  source.destroy = function (this: Readable, error?: Error) {
+    if (!this.readableEnded) {
+      end(false);
+    }
+    return destroy.call(this, error);
+  };
   return source;
 }
 

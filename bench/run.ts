@@ -18,17 +18,17 @@ const wants = (name: string) => only === undefined || only.split(',').includes(n
 
 if (wants('unary')) {
   for (const adapter of ['express', 'fastify'] as const) {
-    await unaryOverhead(adapter, quick ? 5 : 25, quick ? 500 : 2000);
+    await unaryOverhead(adapter, quick ? 5 : 41, quick ? 500 : 1000);
   }
 }
 if (wants('streaming')) {
   for (const adapter of ['express', 'fastify'] as const) {
-    await streamingOverhead(adapter, quick ? 5 : 21, quick ? 50 : 200);
+    await streamingOverhead(adapter, quick ? 5 : 31, quick ? 50 : 100);
   }
 }
 if (wants('peer')) {
   for (const adapter of ['express', 'fastify'] as const) {
-    await peerComparison(adapter, quick ? 5 : 25, quick ? 500 : 2000);
+    await peerComparison(adapter, quick ? 5 : 41, quick ? 500 : 1000);
   }
 }
 if (wants('floor')) {

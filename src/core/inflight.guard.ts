@@ -97,11 +97,33 @@ export class ModelSeries {
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
+/**
+ * The guards not finished yet, so that a shutting-down app can finish them:
+ * a list linked through the guards themselves, so that adding and removing
+ * one touches no hash table (a `Set`'s costs a request more once it is out of
+ * the CPU's caches, as it is between requests).
+ */
+export class OpenGuards {
+  /** @internal the newest open guard. */
+  head: InflightGuard | undefined;
+  /** The number of open guards. */
+  size = 0;
+
+  /** The open guards, oldest first. */
+  toArray(): InflightGuard[] {
+    const guards: InflightGuard[] = [];
+    for (let guard = this.head; guard !== undefined; guard = guard['nextOpen']) {
+      guards.push(guard);
+    }
+    return guards.reverse();
+  }
+}
+
 /** What a guard shares with its service: the clock, the open guards, and where recording faults go. */
 export interface GuardContext {
   readonly clock: Clock;
   /** The guards not finished yet, so that a shutting-down app can finish them. */
-  readonly open: Set<InflightGuard>;
+  readonly open: OpenGuards;
   /** Called when recording a metric throws; the guard carries on. */
   readonly onRecordError: (err: unknown) => void;
 }
@@ -124,6 +146,9 @@ export class InflightGuard implements Disposable {
   private lastOutputAt: number | undefined;
   private outputTokens = 0;
   private usage: TokenUsage | undefined;
+  // Links of the context's list of open guards.
+  private previousOpen: InflightGuard | undefined;
+  private nextOpen: InflightGuard | undefined;
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
@@ -134,7 +159,14 @@ export class InflightGuard implements Disposable {
   ) {
     this.startedAt = context.clock();
     series.inflightCount += 1;
-    context.open.add(this);
+    const open = context.open;
+    const next = open.head;
+    if (next !== undefined) {
+      next.previousOpen = this;
+    }
+    this.nextOpen = next;
+    open.head = this;
+    open.size += 1;
   }
 
   /** The `model` label value this request is recorded under. */
@@ -214,7 +246,7 @@ export class InflightGuard implements Disposable {
       return;
     }
     this.isFinished = true;
-    this.context.open.delete(this);
+    this.leaveOpenGuards();
     const series = this.series;
     series.inflightCount -= 1;
     try {
@@ -230,6 +262,22 @@ export class InflightGuard implements Disposable {
 
   [Symbol.dispose](): void {
     this.finish();
+  }
+
+  private leaveOpenGuards(): void {
+    const open = this.context.open;
+    const { previousOpen, nextOpen } = this;
+    if (previousOpen !== undefined) {
+      previousOpen.nextOpen = nextOpen;
+    } else {
+      open.head = nextOpen;
+    }
+    if (nextOpen !== undefined) {
+      nextOpen.previousOpen = previousOpen;
+    }
+    this.previousOpen = undefined;
+    this.nextOpen = undefined;
+    open.size -= 1;
   }
 
   /** Lengths are known only for a request that ended well. */

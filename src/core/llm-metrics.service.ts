@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Metric, type Registry, type RegistryContentType } from 'prom-client';
-import { type Clock, type GuardContext, InflightGuard, ModelSeries, type StreamingSeries } from './inflight.guard.js';
+import { type Clock, type GuardContext, InflightGuard, ModelSeries, OpenGuards, type StreamingSeries } from './inflight.guard.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import {
   DEFAULT_PREFIX,
@@ -67,6 +67,8 @@ export class LlmMetricsService {
   private readonly metrics: readonly AnyMetric[];
   private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
+  /** The series the last request was recorded under: the next one usually names the same model. */
+  private lastSeries: ModelSeries | undefined;
 
   /** @throws TypeError naming the prefix or the buckets option if it is invalid. */
   constructor(prefix: string = DEFAULT_PREFIX, options: LlmMetricsServiceOptions = {}) {
@@ -76,7 +78,7 @@ export class LlmMetricsService {
     this.guardContext = {
       // The module's binding: the global `performance` is a getter in Node.js.
       clock: options.clock ?? (() => performance.now()),
-      open: new Set(),
+      open: new OpenGuards(),
       onRecordError:
         options.onRecordError ??
         ((err) => {
@@ -195,7 +197,7 @@ export class LlmMetricsService {
    * @returns how many there were.
    */
   finishInflight(errorType: ErrorType = ErrorType.Unavailable): number {
-    const open = [...this.guardContext.open];
+    const open = this.guardContext.open.toArray();
     for (const guard of open) {
       guard.markError(errorType);
       guard.finish();
@@ -239,6 +241,9 @@ export class LlmMetricsService {
   }
 
   private seriesFor(model: string): ModelSeries {
+    if (model === this.lastSeries?.model) {
+      return this.lastSeries;
+    }
     let series = this.seriesByModel.get(model);
     if (!series) {
       const streaming = this.streaming;
@@ -257,6 +262,7 @@ export class LlmMetricsService {
       );
       this.seriesByModel.set(model, series);
     }
+    this.lastSeries = series;
     return series;
   }
 }

@@ -94,4 +94,27 @@ describe('LlmMetricsService', () => {
     metrics.createInflightGuard(42, Endpoint.Completions, false).finish();
     expect(await metrics.getRequestCounter('unknown_model', Endpoint.Completions, RequestType.Unary, Status.Error)).toBe(2);
   });
+
+  it('finishes exactly the requests still in flight, whichever finished before, once each', async () => {
+    const service = new LlmMetricsService('open');
+    service.register(new Registry());
+    const guards = ['a', 'b', 'c', 'd', 'e'].map((model) => service.createInflightGuard(model, Endpoint.ChatCompletions, false));
+    for (const index of [0, 2, 4]) {
+      guards[index].markOk();
+      guards[index].finish();
+    }
+    expect(service.inflightCount).toBe(2);
+    expect(service.finishInflight()).toBe(2);
+    expect(service.finishInflight()).toBe(0);
+    expect(service.inflightCount).toBe(0);
+    const count = (model: string, status: Status) => service.getRequestCounter(model, Endpoint.ChatCompletions, RequestType.Unary, status);
+    expect(await Promise.all(['a', 'b', 'c', 'd', 'e'].map((model) => count(model, Status.Success)))).toEqual([1, 0, 1, 0, 1]);
+    expect(await Promise.all(['a', 'b', 'c', 'd', 'e'].map((model) => count(model, Status.Error)))).toEqual([0, 1, 0, 1, 0]);
+    // A guard finished by the shutdown stays finished.
+    guards[1].markOk();
+    guards[1].finish();
+    expect(await count('b', Status.Success)).toBe(0);
+    expect(service.createInflightGuard('f', Endpoint.ChatCompletions, false).model).toBe('f');
+    expect(service.finishInflight()).toBe(1);
+  });
 });

@@ -81,4 +81,25 @@ describe('ModelLabelPolicy', () => {
     expect(policy.peek('a')).toBe(UNKNOWN_MODEL);
     expect(policy.peek('b')).toBe('b');
   });
+
+  it('asks an allow-list predicate every time, also for the model the last request named', () => {
+    let allowed = true;
+    const policy = new ModelLabelPolicy({ models: () => allowed });
+    expect(policy.resolve('m')).toBe('m');
+    expect(policy.resolve('m')).toBe('m');
+    allowed = false;
+    expect(policy.resolve('m')).toBe(UNKNOWN_MODEL);
+  });
+
+  it('answers the same for a model named twice in a row, and never takes a missing model for the last one', () => {
+    const policy = new ModelLabelPolicy({ models: ['m'] });
+    expect([policy.resolve('m'), policy.resolve('m'), policy.resolve(undefined), policy.resolve('x'), policy.resolve('m')]).toEqual([
+      'm',
+      'm',
+      UNKNOWN_MODEL,
+      UNKNOWN_MODEL,
+      'm',
+    ]);
+    expect(new ModelLabelPolicy().resolve(undefined)).toBe(UNKNOWN_MODEL);
+  });
 });

@@ -38,8 +38,6 @@ export class ModelSeries {
   inflightCount = 0;
   private readonly counts = new Map<string, PendingCount>();
   private readonly slotsByEndpoint = new Map<EndpointName, (PendingCount | undefined)[]>();
-  private lastEndpoint: EndpointName | undefined;
-  private lastSlots: (PendingCount | undefined)[] | undefined;
 
   constructor(
     readonly model: string,
@@ -53,13 +51,11 @@ export class ModelSeries {
   /** The count of one label set of `requests_total`; its child is bound the first time. */
   count(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): PendingCount {
     // Found through a small array per endpoint rather than a joined string key.
-    let slots = endpoint === this.lastEndpoint ? this.lastSlots : this.slotsByEndpoint.get(endpoint);
+    let slots = this.slotsByEndpoint.get(endpoint);
     if (!slots) {
       slots = [];
       this.slotsByEndpoint.set(endpoint, slots);
     }
-    this.lastEndpoint = endpoint;
-    this.lastSlots = slots;
     const errorSlot = status === REQUEST_STATUS_ERROR ? (this.withErrorType ? ERROR_TYPES.indexOf(errorType) : 0) : -1;
     if (errorSlot === -1 && status === REQUEST_STATUS_ERROR) {
       return this.countByKey(endpoint, requestType, status, errorType);

@@ -67,8 +67,6 @@ export class LlmMetricsService {
   private readonly metrics: readonly AnyMetric[];
   private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
-  /** The series the last request was recorded under: the next one usually names the same model. */
-  private lastSeries: ModelSeries | undefined;
 
   /** @throws TypeError naming the prefix or the buckets option if it is invalid. */
   constructor(prefix: string = DEFAULT_PREFIX, options: LlmMetricsServiceOptions = {}) {
@@ -241,9 +239,6 @@ export class LlmMetricsService {
   }
 
   private seriesFor(model: string): ModelSeries {
-    if (model === this.lastSeries?.model) {
-      return this.lastSeries;
-    }
     let series = this.seriesByModel.get(model);
     if (!series) {
       const streaming = this.streaming;
@@ -262,7 +257,6 @@ export class LlmMetricsService {
       );
       this.seriesByModel.set(model, series);
     }
-    this.lastSeries = series;
     return series;
   }
 }

@@ -33,24 +33,8 @@ export class RoutePlans<Plan extends RoutePlan = RoutePlan> {
     private readonly extend: (plan: RoutePlan, handler: Function, controller: Function) => Plan | null = (plan) => plan as Plan,
   ) {}
 
-  // The last route asked for: requests usually come to the same few routes.
-  private lastHandler: Function | undefined;
-  private lastController: Function | undefined;
-  private lastPlan: Plan | null = null;
-
   /** The plan of `handler` on `controller`, or `null` if the route is not tracked. */
   planFor(handler: Function, controller: Function): Plan | null {
-    if (handler === this.lastHandler && controller === this.lastController) {
-      return this.lastPlan;
-    }
-    const plan = this.lookUp(handler, controller);
-    this.lastHandler = handler;
-    this.lastController = controller;
-    this.lastPlan = plan;
-    return plan;
-  }
-
-  private lookUp(handler: Function, controller: Function): Plan | null {
     let byController = this.plans.get(handler);
     if (!byController) {
       byController = new WeakMap();

@@ -164,7 +164,6 @@ export function summarizeEventData(data: string): PayloadSummary {
   return summarizeCommonChunk(data, 0, data.length) ?? summarizePayload(parseData(data));
 }
 
-
 /**
  * Whether `text` is `data: {…}\n\n`, told from its first and last characters
  * (`startsWith()` / `endsWith()` cost more than the scan that follows).
@@ -202,11 +201,7 @@ export class SseEventReader {
   read(chunk: string | Uint8Array): PayloadSummary {
     const incoming = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     // The common chunk: exactly one whole `data: {…}` event, nothing pending.
-    if (
-      this.pending === '' &&
-      this.dataLines.length === 0 &&
-      isWholeDataEvent(incoming)
-    ) {
+    if (this.pending === '' && this.dataLines.length === 0 && isWholeDataEvent(incoming)) {
       const summary = summarizeCommonChunk(incoming, 6, incoming.length - 2);
       if (summary !== undefined) {
         return summary;

@@ -3,7 +3,7 @@ import { REQUEST_TRACKING, type RequestTracking } from './request-tracking.js';
 import type { TrackedRequest } from './request-tracking.opener.js';
 import { trackObservable } from './response-shapes/observable.tracker.js';
 import { isStreamingBody, trackStreamingBody } from './response-shapes/streaming-body.tracker.js';
-import { ROUTE_ARGS_METADATA } from './route-plan.js';
+import { ROUTE_ARGS_METADATA, RouteParam, routeParamKey } from './nest-metadata.js';
 
 /**
  * Metadata of a handler `@TrackLlm()` wrapped: the index of the hidden
@@ -14,8 +14,6 @@ import { ROUTE_ARGS_METADATA } from './route-plan.js';
 const REQUEST_PARAM_INDEX_METADATA = 'llm_metrics:request_param_index';
 /** On the wrapper itself (not carried over by another wrapper): set to `true`. */
 const TRACKING_WRAPPER = Symbol('nestjs-llm-metrics.tracking-wrapper');
-/** Nest's `RouteParamtypes.REQUEST`: the `@Req()` parameter, which no pipe runs on. */
-const REQUEST_PARAM = 0;
 
 type Handler = ((...args: unknown[]) => unknown) & { [TRACKING_WRAPPER]?: true };
 
@@ -32,6 +30,12 @@ export function isTrackingBound(handler: Function): boolean {
 /** Whether `handler` is `@TrackLlm()`'s wrapper itself, not another function around it that may not call it. */
 export function isTrackingWrapper(handler: Function): boolean {
   return (handler as Handler)[TRACKING_WRAPPER] === true;
+}
+
+/** Whether the `ROUTE_ARGS_METADATA` key `key` of `handler` is the hidden `@Req()` parameter `@TrackLlm()` added. */
+export function isHiddenRequestParam(handler: Function, key: string): boolean {
+  const index = hiddenRequestParamIndex(handler);
+  return index !== undefined && key === routeParamKey(RouteParam.Request, index);
 }
 
 /**
@@ -84,7 +88,7 @@ export function bindTrackingToHandler(prototype: object, methodName: string | sy
   Reflect.defineMetadata(REQUEST_PARAM_INDEX_METADATA, index, wrapper);
   Reflect.defineMetadata(
     ROUTE_ARGS_METADATA,
-    { ...routeArgs, [`${REQUEST_PARAM}:${index}`]: { index, data: undefined, pipes: [] } },
+    { ...routeArgs, [routeParamKey(RouteParam.Request, index)]: { index, data: undefined, pipes: [] } },
     controller,
     methodName,
   );

@@ -1,23 +1,24 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ApplicationConfig, Reflector } from '@nestjs/core';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
-import { hiddenRequestParamIndex, isTrackingBound, isTrackingWrapper } from './handler-binding.js';
+import { hiddenRequestParamIndex, isHiddenRequestParam, isTrackingBound, isTrackingWrapper } from './handler-binding.js';
 import { MODULE_OPTIONS_TOKEN } from './llm-metrics.module-definition.js';
 import type { LlmMetricsModuleOptions } from './llm-metrics.options.js';
 import { RequestTrackingOpener } from './request-tracking.opener.js';
-import { ROUTE_ARGS_METADATA, type RoutePlan, RoutePlans, paramTypeOf } from './route-plan.js';
+import {
+  HEADERS_METADATA,
+  INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+  ROUTE_ARGS_METADATA,
+  UNREFUSABLE_PARAMS,
+  paramTypeOf,
+} from './nest-metadata.js';
+import { type RoutePlan, RoutePlans } from './route-plan.js';
 
 interface GuardedRoutePlan extends RoutePlan {
   /** Whether something between this guard and the handler can answer the request instead (a pipe, a custom parameter decorator, an interceptor). */
   readonly mayBeTurnedAway: boolean;
 }
-
-// Nest's metadata keys (stable since Nest 8).
-const PIPES_METADATA = '__pipes__';
-const INTERCEPTORS_METADATA = '__interceptors__';
-const HEADERS_METADATA = '__headers__';
-/** The `RouteParamtypes` no pipe runs on (request, response, next, headers, session, host, ip, ack). */
-const UNREFUSABLE_PARAMS = new Set([0, 1, 2, 6, 7, 10, 11, 13]);
 
 function metadataCount(key: string, ...targets: Function[]): number {
   return targets.reduce((count, target) => count + ((Reflect.getMetadata(key, target) as unknown[] | undefined)?.length ?? 0), 0);
@@ -90,7 +91,7 @@ export class LlmTrackingGuard extends RequestTrackingOpener implements CanActiva
     return Object.entries(routeArgs).some(([key, param]) => {
       if (param.index === hidden) {
         // Another parameter at the hidden one's index would keep the wrapper from finding the tracking.
-        return key !== `0:${hidden}`;
+        return !isHiddenRequestParam(handler, key);
       }
       const type = paramTypeOf(key);
       if (Number.isNaN(type) || typeof param.factory === 'function') {

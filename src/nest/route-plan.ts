@@ -1,6 +1,7 @@
 import type { Reflector } from '@nestjs/core';
 import type { EndpointName } from '../core/labels.js';
 import { TRACK_LLM_METADATA } from './llm-metrics.constants.js';
+import { RESPONSE_PASSTHROUGH_METADATA, ROUTE_ARGS_METADATA, RouteParam, SSE_METADATA, paramTypeOf } from './nest-metadata.js';
 
 /** How a route is tracked, decided once per handler from its metadata. */
 export interface RoutePlan {
@@ -9,19 +10,6 @@ export interface RoutePlan {
   readonly isSse: boolean;
   /** `@Res()` / `@Next()` without passthrough: the handler writes the response itself. */
   readonly writesResponse: boolean;
-}
-
-// Nest's metadata keys (stable since Nest 8), read directly so as not to
-// depend on Nest's internal exports.
-export const ROUTE_ARGS_METADATA = '__routeArguments__';
-const RESPONSE_PASSTHROUGH_METADATA = '__responsePassthrough__';
-const SSE_METADATA = '__sse__';
-const RESPONSE_PARAM = 1;
-const NEXT_PARAM = 2;
-
-/** The `RouteParamtypes` of a `ROUTE_ARGS_METADATA` key (`"<type>:<index>"`); a custom decorator's type is not a number. */
-export function paramTypeOf(key: string): number {
-  return Number(key.split(':')[0]);
 }
 
 /** The route plans of handlers, each made once per handler and controller class. */
@@ -59,7 +47,7 @@ function createPlan(reflector: Reflector, handler: Function, controller: Functio
   const routeArgs: Record<string, unknown> = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ?? {};
   const takesResponse = Object.keys(routeArgs).some((key) => {
     const type = paramTypeOf(key);
-    return type === RESPONSE_PARAM || type === NEXT_PARAM;
+    return type === RouteParam.Response || type === RouteParam.Next;
   });
   const passthrough = Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, methodName) === true;
   return {

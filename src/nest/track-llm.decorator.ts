@@ -1,12 +1,10 @@
 import { SetMetadata, UseGuards } from '@nestjs/common';
+import { MetadataScanner } from '@nestjs/core';
 import { type EndpointName, assertEndpointName } from '../core/labels.js';
 import { bindTrackingToHandler, isTrackingBound } from './handler-binding.js';
 import { TRACK_LLM_METADATA } from './llm-metrics.constants.js';
 import { LlmTrackingGuard } from './llm-tracking.guard.js';
-import { methodNames } from './tracking-guard.order.js';
-
-/** Nest's key of a route's path, set by `@Get()`, `@Post()`, `@Sse()`… */
-const PATH_METADATA = 'path';
+import { PATH_METADATA } from './nest-metadata.js';
 
 /** Binds the tracking to the route handler `prototype[name]` and guards it with `LlmTrackingGuard`. */
 function bindRoute(prototype: object, name: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor {
@@ -36,7 +34,8 @@ export function TrackLlm(endpoint: EndpointName): ClassDecorator & MethodDecorat
     }
     setEndpoint(target as Function);
     const prototype = (target as Function).prototype as Record<string, unknown>;
-    for (const method of methodNames(prototype)) {
+    // The methods Nest routes: the prototype's and those it inherits.
+    for (const method of new MetadataScanner().getAllMethodNames(prototype)) {
       const handler = prototype[method] as Function;
       if (Reflect.getMetadata(PATH_METADATA, handler) === undefined || isTrackingBound(handler)) {
         continue;

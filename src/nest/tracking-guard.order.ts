@@ -1,22 +1,7 @@
-import type { ModulesContainer } from '@nestjs/core';
+import { MetadataScanner, type ModulesContainer } from '@nestjs/core';
 import { isTrackingBound } from './handler-binding.js';
 import { LlmTrackingGuard } from './llm-tracking.guard.js';
-
-const GUARDS_METADATA = '__guards__';
-
-/** The names of the methods of `prototype` and the prototypes it inherits from. */
-export function methodNames(prototype: object): string[] {
-  const names = new Set<string>();
-  for (let current = prototype; current !== null && current !== Object.prototype; current = Object.getPrototypeOf(current)) {
-    for (const name of Object.getOwnPropertyNames(current)) {
-      const descriptor = Object.getOwnPropertyDescriptor(current, name);
-      if (name !== 'constructor' && typeof descriptor?.value === 'function') {
-        names.add(name);
-      }
-    }
-  }
-  return [...names];
-}
+import { GUARDS_METADATA } from './nest-metadata.js';
 
 /**
  * Moves `LlmTrackingGuard` to the end of the guards of every handler
@@ -25,13 +10,14 @@ export function methodNames(prototype: object): string[] {
  * Runs while the app is created, before Nest reads the guards of its routes.
  */
 export function placeTrackingGuardsLast(modules: ModulesContainer): void {
+  const scanner = new MetadataScanner();
   for (const moduleRef of modules.values()) {
     for (const wrapper of moduleRef.controllers.values()) {
       const controller = wrapper.metatype;
       if (typeof controller !== 'function' || !controller.prototype) {
         continue;
       }
-      for (const name of methodNames(controller.prototype)) {
+      for (const name of scanner.getAllMethodNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, Function>)[name];
         if (!isTrackingBound(handler)) {
           continue;

@@ -330,25 +330,32 @@ function wholeCorpus(adapter: AdapterName): { request: RawRequest; status: numbe
   ];
 }
 
-describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
-  let tracked: App;
-  let untracked: App;
-
+/**
+ * The fixture app tracked and untracked on `adapter`, started before the
+ * enclosing block's tests and closed after them.
+ */
+function useTrackedAndUntracked(adapter: AdapterName): { tracked: App; untracked: App } {
+  const apps = {} as { tracked: App; untracked: App };
   beforeAll(async () => {
-    tracked = await startApp(ResponseShapesAppModule.register(), { adapter });
-    untracked = await startUntracked(adapter);
+    apps.tracked = await startApp(ResponseShapesAppModule.register(), { adapter });
+    apps.untracked = await startUntracked(adapter);
   });
   afterAll(async () => {
-    await tracked?.close();
-    await untracked?.close();
+    await apps.tracked?.close();
+    await apps.untracked?.close();
   });
+  return apps;
+}
+
+describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
+  const apps = useTrackedAndUntracked(adapter);
 
   it('records a model of every JSON type other than a string as unknown_model', async () => {
     for (const { what, body } of UNUSABLE_MODELS) {
-      const before = await scrape(tracked.baseUrl);
-      const answer = await exchange(tracked, untracked, json(body), 200);
+      const before = await scrape(apps.tracked.baseUrl);
+      const answer = await exchange(apps.tracked, apps.untracked, json(body), 200);
       expect(JSON.parse(answer.text)).toEqual({ ...(body.model === undefined ? {} : { model: body.model }), text: 'hello' });
-      const after = await scrape(tracked.baseUrl);
+      const after = await scrape(apps.tracked.baseUrl);
       const labels = { model: UNKNOWN, endpoint: 'completions', request_type: 'unary', status: 'success' };
       expect({ what, delta: valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
       const labelsBefore = modelLabels(before);
@@ -361,9 +368,9 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
 
   it('records an empty model, and one longer than 256 UTF-16 units (257 chars, 129 emoji, 10 kB), as unknown_model', async () => {
     for (const { what, model } of TOO_LONG_MODELS) {
-      const before = await scrape(tracked.baseUrl);
-      await exchange(tracked, untracked, json({ model }), 200);
-      const after = await scrape(tracked.baseUrl);
+      const before = await scrape(apps.tracked.baseUrl);
+      await exchange(apps.tracked, apps.untracked, json({ model }), 200);
+      const after = await scrape(apps.tracked.baseUrl);
       const labels = { model: UNKNOWN, endpoint: 'completions', request_type: 'unary', status: 'success' };
       expect({ what, delta: valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
       expect({ what, newLabels: [...modelLabels(after)].filter((label) => !modelLabels(before).has(label) && label !== UNKNOWN) }).toEqual({
@@ -375,10 +382,10 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
 
   it('reads back a model name with quotes, backslashes, newlines, braces, =, commas and non-BMP unicode exactly as sent', async () => {
     for (const model of HOSTILE_NAMES) {
-      const answer = await exchange(tracked, untracked, json({ model }), 200);
+      const answer = await exchange(apps.tracked, apps.untracked, json({ model }), 200);
       expect(JSON.parse(answer.text).model).toBe(model);
     }
-    const text = await scrape(tracked.baseUrl);
+    const text = await scrape(apps.tracked.baseUrl);
     const labels = modelLabels(text);
     for (const model of HOSTILE_NAMES) {
       expect({ model, present: labels.has(model) }).toEqual({ model, present: true });
@@ -397,12 +404,12 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
   it('records request_type "stream" only for the JSON boolean true', async () => {
     for (const [i, { what, stream }] of STREAM_VALUES.entries()) {
       const body = { model: `stream-value-${i}`, ...(stream === undefined ? {} : { stream }) };
-      await exchange(tracked, untracked, json(body), 200);
+      await exchange(apps.tracked, apps.untracked, json(body), 200);
       // The @Res() route streams only for `stream === true` too, and answers JSON otherwise.
-      await exchange(tracked, untracked, json({ ...body, chunks: 2 }, '/shapes/res'), 200);
+      await exchange(apps.tracked, apps.untracked, json({ ...body, chunks: 2 }, '/shapes/res'), 200);
     }
     const text = await eventually(
-      () => scrape(tracked.baseUrl),
+      () => scrape(apps.tracked.baseUrl),
       (t) => STREAM_VALUES.every((_, i) => sumOf(t, REQUESTS, { model: `stream-value-${i}` }) === 2),
     );
     for (const [i, { what, requestType }] of STREAM_VALUES.entries()) {
@@ -419,14 +426,14 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
   });
 
   it("does not count a request refused before the handler (malformed JSON: 400, too large: 413, no parser: 415), and answers the adapter's status", async () => {
-    const before = await scrape(tracked.baseUrl);
+    const before = await scrape(apps.tracked.baseUrl);
     for (const { request, expected } of BODIES) {
       const outcome = expected[adapter];
       if (!outcome.handled) {
-        await exchange(tracked, untracked, request, outcome.status);
+        await exchange(apps.tracked, apps.untracked, request, outcome.status);
       }
     }
-    const after = await scrape(tracked.baseUrl);
+    const after = await scrape(apps.tracked.baseUrl);
     expect(sumOf(after, REQUESTS)).toBe(sumOf(before, REQUESTS));
     expect(sumOf(after, INFLIGHT)).toBe(0);
     expect(samplesOf(after, REQUESTS, { model: 'huge' })).toEqual([]);
@@ -439,9 +446,9 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
         continue;
       }
       const { status, model, requestType } = outcome;
-      const before = await scrape(tracked.baseUrl);
-      await exchange(tracked, untracked, request, status);
-      const after = await scrape(tracked.baseUrl);
+      const before = await scrape(apps.tracked.baseUrl);
+      await exchange(apps.tracked, apps.untracked, request, status);
+      const after = await scrape(apps.tracked.baseUrl);
       const labels = { model, endpoint: 'completions', request_type: requestType, status: status < 400 ? 'success' : 'error' };
       expect({ what, delta: valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
       expect({ what, total: sumOf(after, REQUESTS) - sumOf(before, REQUESTS) }).toEqual({ what, total: 1 });
@@ -508,17 +515,7 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
 });
 
 describe.each(ADAPTERS)('hostile models on streamed responses (%s)', (adapter) => {
-  let tracked: App;
-  let untracked: App;
-
-  beforeAll(async () => {
-    tracked = await startApp(ResponseShapesAppModule.register(), { adapter });
-    untracked = await startUntracked(adapter);
-  });
-  afterAll(async () => {
-    await tracked?.close();
-    await untracked?.close();
-  });
+  const apps = useTrackedAndUntracked(adapter);
 
   const STREAM_ROUTES = [
     { path: '/shapes/readable', endpoint: 'completions', status: 201 },
@@ -540,13 +537,13 @@ describe.each(ADAPTERS)('hostile models on streamed responses (%s)', (adapter) =
     const unusable = [42, null, { model: 'x' }, ['x'], true, '', 'q'.repeat(257), 'w'.repeat(10_240)];
     for (const { path, status } of STREAM_ROUTES) {
       for (const model of [...STREAMED_NAMES, ...unusable]) {
-        const answer = await exchange(tracked, untracked, json({ model, stream: true, chunks: 2 }, path), status);
+        const answer = await exchange(apps.tracked, apps.untracked, json({ model, stream: true, chunks: 2 }, path), status);
         expect(answer.text).toContain('t1');
       }
     }
     const expected = STREAM_ROUTES.length * (STREAMED_NAMES.length + unusable.length);
     const text = await eventually(
-      () => scrape(tracked.baseUrl),
+      () => scrape(apps.tracked.baseUrl),
       (t) => sumOf(t, REQUESTS) >= expected && sumOf(t, INFLIGHT) === 0,
     );
     expect(sumOf(text, REQUESTS)).toBe(expected);

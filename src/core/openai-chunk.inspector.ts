@@ -109,11 +109,13 @@ function parseData(data: string): unknown {
 /**
  * What the hot path looks for, in one scan: `"choices":[`; what only a full
  * parse reads right (`"usage"`, `"tool_calls"`, content parts
- * `"content":[`); a non-empty output string (`"` is escaped inside JSON
- * strings, so a match is a real key and value); and a line break. Which one
- * matched is told from the match's last characters, so no match array is made.
+ * `"content":[`); and a non-empty output string (`"` is escaped inside JSON
+ * strings, so a match is a real key and value). Which one matched is told
+ * from the match's last characters, so no match array is made. Line breaks
+ * are looked for apart (`indexOf`): as one more alternative, they made the
+ * scan half as fast again.
  */
-const MARKERS = /"(?:choices":\[|usage"|tool_calls"|content":\[|(?:content|text|reasoning_content)":"[^"])|\n/g;
+const MARKERS = /"(?:choices":\[|usage"|tool_calls"|content":\[|(?:content|text|reasoning_content)":"[^"])/g;
 
 /**
  * The summary of the JSON text `text.slice(start, end)` of a common chunk
@@ -122,6 +124,10 @@ const MARKERS = /"(?:choices":\[|usage"|tool_calls"|content":\[|(?:content|text|
  * or parsing it; `undefined` for any other text.
  */
 function summarizeCommonChunk(text: string, start: number, end: number): PayloadSummary | undefined {
+  const lineBreak = text.indexOf('\n', start);
+  if (lineBreak !== -1 && lineBreak < end) {
+    return undefined;
+  }
   MARKERS.lastIndex = start;
   let choices = false;
   let outputs = 0;
@@ -131,7 +137,7 @@ function summarizeCommonChunk(text: string, start: number, end: number): Payload
       break;
     }
     const last = text.charCodeAt(matchEnd - 1);
-    if (last === 10 /* \n */ || last === 34 /* " of usage, tool_calls */) {
+    if (last === 34 /* " of usage, tool_calls */) {
       return undefined;
     }
     if (last === 91 /* [ */ && text.charCodeAt(matchEnd - 2) === 58 /* : */) {
@@ -195,11 +201,12 @@ export class SseEventReader {
   private pending = '';
   private dataLines: string[] = [];
   private dataLength = 0;
-  private readonly decoder = new StringDecoder('utf8');
+  /** Made for the first chunk of bytes: most streams write strings. */
+  private decoder: StringDecoder | undefined;
 
   /** Summarizes the events that `chunk` completes. */
   read(chunk: string | Uint8Array): PayloadSummary {
-    const incoming = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const incoming = typeof chunk === 'string' ? chunk : (this.decoder ??= new StringDecoder('utf8')).write(chunk);
     // The common chunk: exactly one whole `data: {…}` event, nothing pending.
     if (this.pending === '' && this.dataLines.length === 0 && isWholeDataEvent(incoming)) {
       const summary = summarizeCommonChunk(incoming, 6, incoming.length - 2);

@@ -53,6 +53,13 @@ describe('SseEventReader', () => {
     expect(summary).toEqual({ tokens: 0 });
   });
 
+  it('reads an event whose data lines join to something else than the first line', () => {
+    // The first line alone is a chunk with output; the event's data is both lines, which is not JSON.
+    const twoLines = 'data: {"choices":[{"delta":{"content":"x"}}]}\ndata: [1]\n\n';
+    expect(new SseEventReader().read(twoLines)).toEqual({ tokens: 0 });
+    expect(summarizeEventData('{"choices":[{"delta":{"content":"x"}}]}\n[1]')).toEqual({ tokens: 0 });
+  });
+
   it('accepts CRLF line ends and data without a space after the colon', () => {
     const reader = new SseEventReader();
     expect(reader.read('data:{"choices":[{"delta":{"content":"x"}}]}\r\n\r\n').tokens).toBe(1);

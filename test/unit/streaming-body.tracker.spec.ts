@@ -57,4 +57,39 @@ describe('trackStreamingBody', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(ends).toEqual([false]);
   });
+
+  it('reports a Readable that fails before its end once, as not delivered', async () => {
+    const { ends, observer } = recorder();
+    const source = new Readable({
+      read() {
+        this.destroy(new Error('upstream failed'));
+      },
+    });
+    const tracked = trackStreamingBody(source, observer) as Readable;
+    await expect(readAll(tracked)).rejects.toThrow('upstream failed');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual([false]);
+  });
+
+  it('reports a Readable that only emits an error (no auto-destroy) as not delivered', async () => {
+    const { ends, observer } = recorder();
+    const source = new Readable({ autoDestroy: false, read() {} });
+    const tracked = trackStreamingBody(source, observer) as Readable;
+    source.push('x');
+    tracked.emit('error', new Error('upstream failed'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual([false]);
+  });
+
+  it('reports a Readable read to its end and then destroyed once, as delivered', async () => {
+    const { ends, observer } = recorder();
+    const source = new Readable({ autoDestroy: false, read() {} });
+    const tracked = trackStreamingBody(source, observer) as Readable;
+    source.push('x');
+    source.push(null);
+    expect(await readAll(tracked)).toBe('x');
+    tracked.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toEqual([true]);
+  });
 });

@@ -1,5 +1,5 @@
 import { StreamableFile } from '@nestjs/common';
-import { Readable, Transform, type TransformCallback, finished, pipeline } from 'node:stream';
+import { Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
 
 /** What a tracked streaming body reports: each chunk as it passes, and how it ended. */
 export interface StreamObserver {
@@ -142,9 +142,12 @@ function observeInPlace(source: Readable, observer: StreamObserver): Readable {
       observer.endStream(delivered);
     }
   };
-  finished(source, { writable: false }, (err) => end(!err));
-  // Also when destroyed (as Nest does when the client goes away) without a
-  // `close` to tell it, e.g. with `emitClose: false`.
+  // Two listeners and the `destroy` below rather than `finished()`, which
+  // adds five listeners and a closure per stream.
+  source.once('end', () => end(true));
+  source.on('error', () => end(false));
+  // Destroyed before its end (as Nest does when the client goes away), with
+  // or without an error, and whether or not it emits `close`.
   const destroy = source.destroy;
   source.destroy = function (this: Readable, error?: Error) {
     if (!this.readableEnded) {

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { LlmMetricsService } from '../core/llm-metrics.service.js';
 import type { LlmHttpRequest, LlmMetricsModuleOptions } from './llm-metrics.options.js';
 import { REQUEST_TRACKING, RequestTracking } from './request-tracking.js';
@@ -8,9 +8,29 @@ import type { RoutePlan } from './route-plan.js';
 
 export type TrackedRequest = LlmHttpRequest & { [REQUEST_TRACKING]?: RequestTracking };
 
-function bodyField(request: LlmHttpRequest, field: 'model' | 'stream'): unknown {
-  const body = request.body;
-  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[field] : undefined;
+// Two readers with the property named, rather than one taking its name: a
+// load by a varying name is a slow, megamorphic one in V8.
+function bodyModel(request: LlmHttpRequest): unknown {
+  const body = request.body as { model?: unknown } | null | undefined;
+  return typeof body === 'object' && body !== null ? body.model : undefined;
+}
+
+function bodyStream(request: LlmHttpRequest): unknown {
+  const body = request.body as { stream?: unknown } | null | undefined;
+  return typeof body === 'object' && body !== null ? body.stream : undefined;
+}
+
+/**
+ * The Node.js response of a route's arguments: Express's response is one
+ * (`instanceof` finds it in a few steps, where `'raw' in` would search its
+ * many properties and then every prototype); other adapters' (Fastify's
+ * reply) keep it as `raw`.
+ */
+function rawResponseOf(response: ServerResponse | { raw: ServerResponse }): ServerResponse {
+  if (response instanceof ServerResponse) {
+    return response;
+  }
+  return 'raw' in response ? response.raw : (response as unknown as ServerResponse);
 }
 
 /**
@@ -19,25 +39,25 @@ function bodyField(request: LlmHttpRequest, field: 'model' | 'stream'): unknown 
  * before the handler runs.
  */
 export abstract class RequestTrackingOpener {
-  private readonly modelFrom: ((request: LlmHttpRequest) => unknown) | undefined;
-  private readonly streamFrom: ((request: LlmHttpRequest) => unknown) | undefined;
+  private readonly modelFrom: (request: LlmHttpRequest) => unknown;
+  private readonly streamFrom: (request: LlmHttpRequest) => unknown;
 
   protected constructor(
     protected readonly metrics: LlmMetricsService,
     options: LlmMetricsModuleOptions,
   ) {
-    this.modelFrom = options.modelFrom;
-    this.streamFrom = options.streamFrom;
+    this.modelFrom = options.modelFrom ?? bodyModel;
+    this.streamFrom = options.streamFrom ?? bodyStream;
   }
 
   /** The model of the request (default: `request.body.model`); the model-label rules apply to whatever it returns. */
   protected getModel(request: LlmHttpRequest): unknown {
-    return this.read(this.modelFrom, request, 'model');
+    return this.read(this.modelFrom, request);
   }
 
   /** Whether the request asks for a stream (default: `request.body.stream === true`). `@Sse()` routes always stream. */
   protected isStreaming(request: LlmHttpRequest): boolean {
-    return this.read(this.streamFrom, request, 'stream') === true;
+    return this.read(this.streamFrom, request) === true;
   }
 
   /**
@@ -53,8 +73,7 @@ export abstract class RequestTrackingOpener {
     if (request[REQUEST_TRACKING]) {
       return undefined;
     }
-    const response = context.getArgByIndex<ServerResponse | { raw: ServerResponse }>(1);
-    const rawResponse = 'raw' in response ? response.raw : response;
+    const rawResponse = rawResponseOf(context.getArgByIndex<ServerResponse | { raw: ServerResponse }>(1));
     let tracking: RequestTracking;
     try {
       const guard = this.metrics.createInflightGuard(this.getModel(request), plan.endpoint, plan.isSse || this.isStreaming(request));
@@ -71,9 +90,9 @@ export abstract class RequestTrackingOpener {
   }
 
   /** A throwing extractor counts as one that found nothing. */
-  private read(extract: ((request: LlmHttpRequest) => unknown) | undefined, request: LlmHttpRequest, field: 'model' | 'stream'): unknown {
+  private read(extract: (request: LlmHttpRequest) => unknown, request: LlmHttpRequest): unknown {
     try {
-      return extract ? extract(request) : bodyField(request, field);
+      return extract(request);
     } catch {
       return undefined;
     }

@@ -118,19 +118,29 @@ function parseData(data: string): unknown {
 const MARKERS = /"(?:choices":\[|usage"|tool_calls"|content":\[|(?:content|text|reasoning_content)":"[^"])/g;
 
 /**
+ * Where the text before the first marker, and the first marker itself if
+ * it was `"choices":[`, ended in the text `summarizeCommonChunk()` last
+ * scanned; -1 if its first marker was another one.
+ */
+let choicesPrefixEnd = -1;
+
+/**
  * The summary of the JSON text `text.slice(start, end)` of a common chunk
  * (choices whose deltas carry plain strings, at most one of them non-empty,
  * no usage, no tool calls, on one line), told from its text without slicing
- * or parsing it; `undefined` for any other text.
+ * or parsing it; `undefined` for any other text. `afterChoices`: `start` is
+ * just after a `"choices":[` that is the text's first marker.
  */
-function summarizeCommonChunk(text: string, start: number, end: number): PayloadSummary | undefined {
+function summarizeCommonChunk(text: string, start: number, end: number, afterChoices = false): PayloadSummary | undefined {
   const lineBreak = text.indexOf('\n', start);
   if (lineBreak !== -1 && lineBreak < end) {
     return undefined;
   }
   MARKERS.lastIndex = start;
-  let choices = false;
+  let choices = afterChoices;
   let outputs = 0;
+  choicesPrefixEnd = -1;
+  let first = !afterChoices;
   while (MARKERS.test(text)) {
     const matchEnd = MARKERS.lastIndex;
     if (matchEnd > end) {
@@ -145,10 +155,14 @@ function summarizeCommonChunk(text: string, start: number, end: number): Payload
       if (text.charCodeAt(matchEnd - 4) !== 115 /* s */) {
         return undefined;
       }
+      if (first) {
+        choicesPrefixEnd = matchEnd;
+      }
       choices = true;
     } else if (++outputs > 1) {
       return undefined;
     }
+    first = false;
   }
   if (!choices) {
     return undefined;
@@ -203,13 +217,34 @@ export class SseEventReader {
   private dataLength = 0;
   /** Made for the first chunk of bytes: most streams write strings. */
   private decoder: StringDecoder | undefined;
+  /**
+   * The text of the last common chunk up to its `"choices":[`, if that was
+   * its first marker. The chunks of a stream mostly begin alike (`id`,
+   * `object`, `created`, `model`…): one that begins with it is scanned from
+   * there on. Comparing strings costs far less than scanning them.
+   */
+  private knownStart = '';
+
+  /** The summary of `data: {…}\n\n`, a whole event, if it is a common chunk. */
+  private summarizeWholeEvent(event: string): PayloadSummary | undefined {
+    const known = this.knownStart;
+    const end = event.length - 2;
+    if (known.length > 0 && end > known.length && event.slice(0, known.length) === known) {
+      return summarizeCommonChunk(event, known.length, end, true);
+    }
+    const summary = summarizeCommonChunk(event, 6, end);
+    if (summary !== undefined && choicesPrefixEnd !== -1) {
+      this.knownStart = event.slice(0, choicesPrefixEnd);
+    }
+    return summary;
+  }
 
   /** Summarizes the events that `chunk` completes. */
   read(chunk: string | Uint8Array): PayloadSummary {
     const incoming = typeof chunk === 'string' ? chunk : (this.decoder ??= new StringDecoder('utf8')).write(chunk);
     // The common chunk: exactly one whole `data: {…}` event, nothing pending.
     if (this.pending === '' && this.dataLines.length === 0 && isWholeDataEvent(incoming)) {
-      const summary = summarizeCommonChunk(incoming, 6, incoming.length - 2);
+      const summary = this.summarizeWholeEvent(incoming);
       if (summary !== undefined) {
         return summary;
       }

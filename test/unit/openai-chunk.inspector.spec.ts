@@ -127,6 +127,18 @@ describe('summarizeEventData (the SSE hot path)', () => {
     expect(new SseEventReader().read(`${multiLine}\n`)).toEqual(summarizePayload(JSON.parse(data)));
   });
 
+  it('reads each chunk after any other as parsing it would (chunks that begin alike are scanned from their choices on)', () => {
+    const prefixed = corpus.map((payload) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', ...payload }));
+    for (const first of [...corpus, ...prefixed]) {
+      for (const second of [...corpus, ...prefixed]) {
+        const reader = new SseEventReader();
+        reader.read(`data: ${JSON.stringify(first)}\n\n`);
+        const data = JSON.stringify(second);
+        expect({ first, second, summary: reader.read(`data: ${data}\n\n`) }).toEqual({ first, second, summary: summarizePayload(second) });
+      }
+    }
+  });
+
   it('reads [DONE] and non-JSON data as nothing', () => {
     expect(summarizeEventData('[DONE]')).toEqual({ tokens: 0 });
     expect(summarizeEventData('{not json')).toEqual({ tokens: 0 });

@@ -18,17 +18,17 @@ const wants = (name: string) => only === undefined || only.split(',').includes(n
 
 if (wants('unary')) {
   for (const adapter of ['express', 'fastify'] as const) {
-    await unaryOverhead(adapter, quick ? 5 : 41, quick ? 500 : 1000);
+    await unaryOverhead(adapter, quick ? 5 : 201, quick ? 500 : 300);
   }
 }
 if (wants('streaming')) {
   for (const adapter of ['express', 'fastify'] as const) {
-    await streamingOverhead(adapter, quick ? 5 : 31, quick ? 50 : 100);
+    await streamingOverhead(adapter, quick ? 5 : 151, quick ? 50 : 30);
   }
 }
 if (wants('peer')) {
   for (const adapter of ['express', 'fastify'] as const) {
-    await peerComparison(adapter, quick ? 5 : 41, quick ? 500 : 1000);
+    await peerComparison(adapter, quick ? 5 : 201, quick ? 500 : 300);
   }
 }
 if (wants('floor')) {

@@ -128,7 +128,7 @@ describe('summarizeEventData (the SSE hot path)', () => {
   });
 
   it('reads each chunk after any other as parsing it would (chunks that begin alike are scanned from their choices on)', () => {
-    const prefixed = corpus.map((payload) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', ...payload }));
+    const prefixed = corpus.map((payload) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', ...(payload as object) }));
     for (const first of [...corpus, ...prefixed]) {
       for (const second of [...corpus, ...prefixed]) {
         const reader = new SseEventReader();

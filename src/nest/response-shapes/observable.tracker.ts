@@ -10,6 +10,8 @@ import { isStreamingBody, trackStreamingBody } from './streaming-body.tracker.js
 class TrackingObserver implements Observer<unknown>, Unsubscribable {
   /** Once the response or a streamed body owns the outcome, the Observable completing no longer ends the request. */
   private outcomeHandedOver: boolean;
+  /** Whether the source completed or failed. */
+  ended = false;
   source: Unsubscribable | undefined;
 
   constructor(
@@ -33,11 +35,13 @@ class TrackingObserver implements Observer<unknown>, Unsubscribable {
   }
 
   error(err: unknown): void {
+    this.ended = true;
     this.tracking.fail(err);
     this.subscriber.error(err);
   }
 
   complete(): void {
+    this.ended = true;
     if (!this.outcomeHandedOver) {
       // Nest does not abandon a handler that returned a Promise when its
       // client leaves: an answer that can no longer be delivered is cancelled.
@@ -65,6 +69,7 @@ export function trackObservable(source: Observable<unknown>, tracking: RequestTr
   return new Observable((subscriber) => {
     const observer = new TrackingObserver(subscriber, tracking);
     observer.source = source.subscribe(observer);
-    return observer;
+    // A source that ended while it was subscribed to (e.g. `of(value)`) needs no teardown.
+    return observer.ended ? undefined : observer;
   });
 }

@@ -92,4 +92,20 @@ describe('trackStreamingBody', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(ends).toEqual([true]);
   });
+
+  it('observes a Readable tracked twice (returned for two requests) through both, once each', async () => {
+    const first = recorder();
+    const second = recorder();
+    const source = Readable.from(['a', 'b']);
+    expect(trackStreamingBody(source, first.observer)).toBe(source);
+    const again = trackStreamingBody(source, second.observer);
+    expect(again).not.toBe(source);
+    expect(await readAll(again)).toBe('ab');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([first.chunks, second.chunks]).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
+    expect([first.ends, second.ends]).toEqual([[true], [true]]);
+  });
 });

@@ -118,43 +118,72 @@ class ObservedBody implements AsyncIterable<unknown> {
   }
 }
 
-type PushFunction = Readable['push'];
+/** Where a stream observed in place keeps its observation. */
+const OBSERVATION = Symbol('nestjs-llm-metrics.stream-observation');
+
+type ObservedReadable = Readable & { [OBSERVATION]?: InPlaceObservation };
+
+/** What a stream observed in place keeps: the observer, and its own `push` and `destroy`. */
+class InPlaceObservation {
+  private ended = false;
+
+  constructor(
+    readonly observer: StreamObserver,
+    readonly push: Readable['push'],
+    readonly destroy: Readable['destroy'],
+  ) {}
+
+  end(delivered: boolean): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.observer.endStream(delivered);
+    }
+  }
+}
+
+// The `push`, `destroy` and listeners of every stream observed in place:
+// functions shared by all of them, that find the observation through `this`,
+// rather than closures made for each stream.
+
+function observedPush(this: ObservedReadable, chunk: unknown, encoding?: BufferEncoding): boolean {
+  const observation = this[OBSERVATION] as InPlaceObservation;
+  if (chunk !== null && chunk !== undefined) {
+    observation.observer.observeChunk(chunk);
+  }
+  return observation.push.call(this, chunk, encoding);
+}
+
+/** Destroyed before its end (as Nest does when the client goes away), with or without an error, whether or not it emits `close`. */
+function observedDestroy(this: ObservedReadable, error?: Error): Readable {
+  const observation = this[OBSERVATION] as InPlaceObservation;
+  if (!this.readableEnded) {
+    observation.end(false);
+  }
+  return observation.destroy.call(this, error);
+}
+
+function onObservedEnd(this: ObservedReadable): void {
+  this[OBSERVATION]?.end(true);
+}
+
+function onObservedError(this: ObservedReadable): void {
+  this[OBSERVATION]?.end(false);
+}
 
 /**
  * Shows `observer` each chunk of `source` as it enters the stream (its
- * `push`), and how the stream ended: read to its end, or destroyed first (as
- * Nest does when the client goes away). The stream itself is left in place,
- * so Nest reads it as it would untracked: no stream or promise per chunk is
- * added.
+ * `push`), and how the stream ended: read to its end, or failed or destroyed
+ * first (as Nest does when the client goes away). The stream itself is left
+ * in place, so Nest reads it as it would untracked: no stream or promise per
+ * chunk is added. Two listeners and `destroy` tell its end, rather than
+ * `finished()`, which adds five listeners and a closure per stream.
  */
-function observeInPlace(source: Readable, observer: StreamObserver): Readable {
-  const push: PushFunction = source.push;
-  source.push = function (this: Readable, chunk: unknown, encoding?: BufferEncoding) {
-    if (chunk !== null && chunk !== undefined) {
-      observer.observeChunk(chunk);
-    }
-    return push.call(this, chunk, encoding);
-  };
-  let ended = false;
-  const end = (delivered: boolean) => {
-    if (!ended) {
-      ended = true;
-      observer.endStream(delivered);
-    }
-  };
-  // Two listeners and the `destroy` below rather than `finished()`, which
-  // adds five listeners and a closure per stream.
-  source.once('end', () => end(true));
-  source.on('error', () => end(false));
-  // Destroyed before its end (as Nest does when the client goes away), with
-  // or without an error, and whether or not it emits `close`.
-  const destroy = source.destroy;
-  source.destroy = function (this: Readable, error?: Error) {
-    if (!this.readableEnded) {
-      end(false);
-    }
-    return destroy.call(this, error);
-  };
+function observeInPlace(source: ObservedReadable, observer: StreamObserver): Readable {
+  source[OBSERVATION] = new InPlaceObservation(observer, source.push, source.destroy);
+  source.push = observedPush;
+  source.destroy = observedDestroy;
+  source.once('end', onObservedEnd);
+  source.on('error', onObservedError);
   return source;
 }
 
@@ -174,7 +203,15 @@ export function trackStreamingBody(
       .setErrorHandler(body.errorHandler)
       .setErrorLogger(body.errorLogger);
   }
-  if (body instanceof Readable && body.readableLength === 0 && !body.readableEnded && !body.destroyed && body.readableFlowing !== true) {
+  if (
+    body instanceof Readable &&
+    body.readableLength === 0 &&
+    !body.readableEnded &&
+    !body.destroyed &&
+    body.readableFlowing !== true &&
+    // A stream observed in place already (returned for two requests) is read through its iterator.
+    !(OBSERVATION in body)
+  ) {
     return observeInPlace(body, observer);
   }
   return new ObservedBody(body, observer);

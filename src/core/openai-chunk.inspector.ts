@@ -113,7 +113,7 @@ function parseData(data: string): unknown {
  * strings, so a match is a real key and value). Which one matched is told
  * from the match's last characters, so no match array is made. Line breaks
  * are looked for apart (`indexOf`): as one more alternative, they made the
- * scan half as fast again.
+ * scan take half as long again.
  */
 const MARKERS = /"(?:choices":\[|usage"|tool_calls"|content":\[|(?:content|text|reasoning_content)":"[^"])/g;
 

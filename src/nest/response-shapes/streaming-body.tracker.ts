@@ -55,6 +55,20 @@ function observe(source: Readable, observer: StreamObserver): Readable {
   return tracked;
 }
 
+/** Tells `observer` how a stream ended, once: a later end (e.g. the destroy that follows a failure) changes nothing. */
+class StreamEnding {
+  private ended = false;
+
+  constructor(readonly observer: StreamObserver) {}
+
+  end(delivered: boolean): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.observer.endStream(delivered);
+    }
+  }
+}
+
 /**
  * A body Nest streams (an async iterable), that reads `source` and shows
  * `observer` each chunk as Nest asks for it, and how reading ended. No
@@ -63,13 +77,12 @@ function observe(source: Readable, observer: StreamObserver): Readable {
  * `destroy()` and `return()`; a `Readable` source destroyed by anyone else is
  * noticed by its `close`.
  */
-class ObservedBody implements AsyncIterable<unknown> {
-  private ended = false;
-
+class ObservedBody extends StreamEnding implements AsyncIterable<unknown> {
   constructor(
     private readonly source: Readable | AsyncIterable<unknown>,
-    private readonly observer: StreamObserver,
+    observer: StreamObserver,
   ) {
+    super(observer);
     if (source instanceof Readable) {
       // Closed after its end: the iterator reports `done` next. Closed before: destroyed.
       source.once('close', () => {
@@ -109,13 +122,6 @@ class ObservedBody implements AsyncIterable<unknown> {
     this.end(false);
     (this.source as Partial<Readable>).destroy?.(err);
   }
-
-  private end(delivered: boolean): void {
-    if (!this.ended) {
-      this.ended = true;
-      this.observer.endStream(delivered);
-    }
-  }
 }
 
 /** Where a stream observed in place keeps its observation. */
@@ -124,20 +130,13 @@ const OBSERVATION = Symbol('nestjs-llm-metrics.stream-observation');
 type ObservedReadable = Readable & { [OBSERVATION]?: InPlaceObservation };
 
 /** What a stream observed in place keeps: the observer, and its own `push` and `destroy`. */
-class InPlaceObservation {
-  private ended = false;
-
+class InPlaceObservation extends StreamEnding {
   constructor(
-    readonly observer: StreamObserver,
+    observer: StreamObserver,
     readonly push: Readable['push'],
     readonly destroy: Readable['destroy'],
-  ) {}
-
-  end(delivered: boolean): void {
-    if (!this.ended) {
-      this.ended = true;
-      this.observer.endStream(delivered);
-    }
+  ) {
+    super(observer);
   }
 }
 

@@ -140,7 +140,6 @@ function summarizeCommonChunk(text: string, start: number, end: number, afterCho
   let choices = afterChoices;
   let outputs = 0;
   choicesPrefixEnd = -1;
-  let first = !afterChoices;
   while (MARKERS.test(text)) {
     const matchEnd = MARKERS.lastIndex;
     if (matchEnd > end) {
@@ -155,14 +154,14 @@ function summarizeCommonChunk(text: string, start: number, end: number, afterCho
       if (text.charCodeAt(matchEnd - 4) !== 115 /* s */) {
         return undefined;
       }
-      if (first) {
+      if (!choices && outputs === 0) {
+        // The first marker: every other one either ends the scan or counts an output.
         choicesPrefixEnd = matchEnd;
       }
       choices = true;
     } else if (++outputs > 1) {
       return undefined;
     }
-    first = false;
   }
   if (!choices) {
     return undefined;

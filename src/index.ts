@@ -21,20 +21,20 @@ export {
   type StreamingBuckets,
   TIME_TO_FIRST_TOKEN_BUCKETS,
 } from './core/metric-definitions.js';
-export { type PayloadSummary, SseEventReader, type TokenUsage, summarizeEventData, summarizePayload } from './core/openai-chunk.inspector.js';
+export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/openai-payload.js';
+export { SseEventReader } from './core/sse-event-reader.js';
+export { renderOpenMetrics } from './core/openmetrics.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './core/model-label.policy.js';
-export { type Clock, InflightGuard } from './core/inflight.guard.js';
+export { type Clock, InflightGuard } from './core/inflight-request.js';
 export { LlmMetricsService, type LlmMetricsServiceOptions } from './core/llm-metrics.service.js';
-export { LlmMetricsModule } from './nest/llm-metrics.module.js';
-export { MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module-definition.js';
-export { LLM_METRICS_REGISTRY, TRACK_LLM_METADATA } from './nest/llm-metrics.constants.js';
+export { LLM_METRICS_REGISTRY, LlmMetricsModule, MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module.js';
 export type {
   LlmHttpRequest,
   LlmMetricsModuleExtras,
   LlmMetricsModuleOptions,
   LlmMetricsOptionsFactory,
 } from './nest/llm-metrics.options.js';
-export { LlmMetricsInterceptor } from './nest/llm-metrics.interceptor.js';
-export { LlmTrackingGuard } from './nest/llm-tracking.guard.js';
+export { LlmMetricsInterceptor, TRACK_LLM_METADATA } from './nest/llm-metrics.interceptor.js';
+export { LlmMetricsController } from './nest/metrics.controller.js';
 export { TrackLlm } from './nest/track-llm.decorator.js';
-export { LlmRequestMetrics, RequestMetrics } from './nest/llm-request-metrics.js';
+export { LlmRequestMetrics, RequestMetrics } from './nest/request-metrics.decorator.js';

@@ -1,4 +1,4 @@
-import type { LoggerService } from '@nestjs/common';
+import type { CallHandler, LoggerService } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { spawn } from 'node:child_process';
@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Registry } from 'prom-client';
-import { Endpoint, LlmMetricsService, LlmTrackingGuard } from '../src/index.js';
+import { Endpoint, LlmMetricsInterceptor, LlmMetricsService } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { type Sample, parseExposition, samplesOf, sumOf, valueOf } from './support/exposition.js';
 import { ADAPTERS, type AdapterName, RecordingLogger, type RunningApp, eventually, scrape, startApp } from './support/http.js';
@@ -38,14 +38,14 @@ async function listen(moduleRef: TestingModule, adapter: AdapterName, logger: Lo
 }
 
 /**
- * The same fixture app with the library's tracking guard replaced by one that
- * only lets requests through, on `adapter`: the answers the app gives without
- * the library (no request is tracked, so the handlers' wrappers only call them).
+ * The same fixture app with the library's interceptor replaced by one that
+ * only passes requests on, on `adapter`: the answers the app gives without
+ * the library.
  */
 async function startUntracked(adapter: AdapterName): Promise<App> {
   const moduleRef = await Test.createTestingModule({ imports: [ResponseShapesAppModule.register()] })
-    .overrideGuard(LlmTrackingGuard)
-    .useValue({ canActivate: () => true })
+    .overrideInterceptor(LlmMetricsInterceptor)
+    .useValue({ intercept: (_context: unknown, next: CallHandler) => next.handle() })
     .compile();
   return listen(moduleRef, adapter, false);
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, type Metric, type Registry, type RegistryContentType } from 'prom-client';
-import { type Clock, type GuardContext, InflightGuard, ModelSeries, OpenGuards, type StreamingSeries } from './inflight.guard.js';
+import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
+import { type Clock, type GuardContext, InflightGuard, ModelSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import {
   DEFAULT_PREFIX,
@@ -21,7 +21,6 @@ import {
   assertMetricPrefix,
   metricNames,
 } from './metric-definitions.js';
-import { ModelHistogram } from './model-histogram.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 
 /** Options of `LlmMetricsService` beyond its prefix. */
@@ -41,10 +40,19 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
   onRecordError?: (err: unknown) => void;
 }
 
-type AnyMetric = Counter<string> | Gauge<string> | ModelHistogram;
+type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
-function histogram(name: string, help: string, buckets: readonly number[]): ModelHistogram {
-  return new ModelHistogram(name, help, buckets);
+/** A histogram labelled by `model`, registered nowhere yet. */
+function histogram(name: string, help: string, buckets: readonly number[]): Histogram<string> {
+  return new Histogram({ name, help, labelNames: ['model'], buckets: [...buckets], registers: [] });
+}
+
+/** The streaming histograms, by what they measure. */
+interface StreamingHistograms {
+  readonly timeToFirstToken: Histogram<string>;
+  readonly interTokenLatency: Histogram<string>;
+  readonly inputSequenceTokens: Histogram<string>;
+  readonly outputSequenceTokens: Histogram<string>;
 }
 
 /**
@@ -62,9 +70,10 @@ export class LlmMetricsService {
 
   private readonly requestCounter: Counter<string>;
   private readonly inflightGauge: Gauge<string>;
-  private readonly requestDuration: ModelHistogram;
-  private readonly streaming: Record<keyof StreamingSeries, ModelHistogram> | undefined;
-  private readonly metrics: readonly AnyMetric[];
+  private readonly requestDuration: Histogram<string>;
+  private readonly streaming: StreamingHistograms | undefined;
+  /** Every metric of the service, with its name (prom-client's classes do not type it). */
+  private readonly metrics: readonly { readonly name: string; readonly metric: AnyMetric }[];
   private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
 
@@ -76,7 +85,7 @@ export class LlmMetricsService {
     this.guardContext = {
       // The module's binding: the global `performance` is a getter in Node.js.
       clock: options.clock ?? (() => performance.now()),
-      open: new OpenGuards(),
+      open: new Set(),
       onRecordError:
         options.onRecordError ??
         ((err) => {
@@ -132,11 +141,19 @@ export class LlmMetricsService {
         ),
       };
     }
+    const streaming = this.streaming;
     this.metrics = [
-      this.requestCounter,
-      this.inflightGauge,
-      this.requestDuration,
-      ...(this.streaming ? Object.values(this.streaming) : []),
+      { name: names.requestsTotal, metric: this.requestCounter },
+      { name: names.inflightRequests, metric: this.inflightGauge },
+      { name: names.requestDuration, metric: this.requestDuration },
+      ...(streaming
+        ? [
+            { name: names.timeToFirstToken, metric: streaming.timeToFirstToken },
+            { name: names.interTokenLatency, metric: streaming.interTokenLatency },
+            { name: names.inputSequenceTokens, metric: streaming.inputSequenceTokens },
+            { name: names.outputSequenceTokens, metric: streaming.outputSequenceTokens },
+          ]
+        : []),
     ];
   }
 
@@ -145,8 +162,7 @@ export class LlmMetricsService {
    * @throws Error naming the metric if `registry` already holds one of that name (this service's included).
    */
   register(registry: Registry<RegistryContentType>): void {
-    for (const metric of this.metrics) {
-      const name = (metric as unknown as { name: string }).name;
+    for (const { name } of this.metrics) {
       if (registry.getSingleMetric(name)) {
         throw new Error(
           `nestjs-llm-metrics: the registry already holds a metric named "${name}"; ` +
@@ -154,16 +170,15 @@ export class LlmMetricsService {
         );
       }
     }
-    for (const metric of this.metrics) {
-      registry.registerMetric(metric as Metric<string>);
+    for (const { metric } of this.metrics) {
+      registry.registerMetric(metric);
     }
   }
 
   /** Removes from `registry` the metrics `register` added to it. */
   unregister(registry: Registry<RegistryContentType>): void {
-    for (const metric of this.metrics) {
-      const name = (metric as unknown as { name: string }).name;
-      if ((registry.getSingleMetric(name) as unknown) === metric) {
+    for (const { name, metric } of this.metrics) {
+      if (registry.getSingleMetric(name) === metric) {
         registry.removeSingleMetric(name);
       }
     }
@@ -195,7 +210,7 @@ export class LlmMetricsService {
    * @returns how many there were.
    */
   finishInflight(errorType: ErrorType = ErrorType.Unavailable): number {
-    const open = this.guardContext.open.toArray();
+    const open = [...this.guardContext.open];
     for (const guard of open) {
       guard.markError(errorType);
       guard.finish();

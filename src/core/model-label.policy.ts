@@ -26,16 +26,12 @@ export interface ModelLabelPolicyOptions {
 export class ModelLabelPolicy {
   private readonly admitted = new Set<string>();
   private readonly isAllowed: (model: string) => boolean;
-  /** Whether a name's answer never changes (no allow-list predicate), so the last admitted one can be answered at once. */
-  private readonly answersStatically: boolean;
-  private lastAdmitted: string | undefined;
   private readonly maxModels: number;
   private capReachedListener?: (maxModels: number) => void;
 
   constructor(options: ModelLabelPolicyOptions = {}) {
     this.maxModels = options.maxModels ?? DEFAULT_MAX_MODELS;
     const models = options.models;
-    this.answersStatically = typeof models !== 'function';
     if (typeof models === 'function') {
       this.isAllowed = models;
     } else if (models) {
@@ -53,15 +49,10 @@ export class ModelLabelPolicy {
 
   /** The label value for `model`, admitting it towards the cap if it is new. */
   resolve(model: unknown): string {
-    if (typeof model === 'string' && model === this.lastAdmitted) {
-      // Requests usually name the model the one before named.
-      return model;
-    }
     if (!this.isUsable(model)) {
       return UNKNOWN_MODEL;
     }
     if (this.admitted.has(model)) {
-      this.rememberAdmitted(model);
       return model;
     }
     if (this.admitted.size >= this.maxModels) {
@@ -69,14 +60,7 @@ export class ModelLabelPolicy {
       return UNKNOWN_MODEL;
     }
     this.admitted.add(model);
-    this.rememberAdmitted(model);
     return model;
-  }
-
-  private rememberAdmitted(model: string): void {
-    if (this.answersStatically) {
-      this.lastAdmitted = model;
-    }
   }
 
   /** The label value `model` has or would have, without admitting it. */

@@ -1,38 +1,52 @@
-import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Injectable, Logger, type NestInterceptor, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Observable, defer } from 'rxjs';
-import { LlmMetricsService } from '../core/llm-metrics.service.js';
-import { MODULE_OPTIONS_TOKEN } from './llm-metrics.module-definition.js';
-import type { LlmMetricsModuleOptions } from './llm-metrics.options.js';
-import { RequestTrackingOpener } from './request-tracking.opener.js';
-import { trackObservable } from './response-shapes/observable.tracker.js';
-import { RoutePlans } from './route-plan.js';
+import { ServerResponse } from 'node:http';
+import { type Observable, tap } from 'rxjs';
+import type { EndpointName } from '../core/labels.js';
+import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
+
+/** Metadata key under which `@TrackLlm()` stores the endpoint label value of a route. */
+export const TRACK_LLM_METADATA = 'llm_metrics:endpoint';
+
+/** The Node.js response of a route: Express's response is one, Fastify's reply holds one as `raw`. */
+function nodeResponseOf(response: unknown): ServerResponse | undefined {
+  if (response instanceof ServerResponse) {
+    return response;
+  }
+  const raw = (response as { raw?: unknown } | null | undefined)?.raw;
+  return raw instanceof ServerResponse ? raw : undefined;
+}
 
 /**
- * Records the LLM metrics of routes marked with `TRACK_LLM_METADATA`
- * through Nest's interceptor pipeline, for apps that bind it themselves
- * (`@UseInterceptors()`, or globally). `@TrackLlm()` does not need it: it
- * binds the same tracking to the handler directly, and a request it tracks
- * passes through here untouched, as do routes without the metadata.
+ * Records the LLM metrics of the routes `@TrackLlm()` marks (it binds this
+ * interceptor; binding it globally as well changes nothing): opens the
+ * request's tracking before the pipes and the handler run, and lets its
+ * response decide how it is counted. Other routes pass through untouched.
  */
 @Injectable()
-export class LlmMetricsInterceptor extends RequestTrackingOpener implements NestInterceptor {
-  private readonly plans: RoutePlans;
-
-  constructor(metrics: LlmMetricsService, reflector: Reflector, @Inject(MODULE_OPTIONS_TOKEN) options: LlmMetricsModuleOptions) {
-    super(metrics, options);
-    this.plans = new RoutePlans(reflector);
+export class LlmMetricsInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    @Optional() private readonly setup?: LlmMetricsSetup,
+  ) {
+    if (!setup) {
+      new Logger('LlmMetrics').warn(
+        '@TrackLlm() routes are served untracked here: LlmMetricsModule is not imported (import LlmMetricsModule.forRoot() in the app module).',
+      );
+    }
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const plan = context.getType() === 'http' ? this.plans.planFor(context.getHandler(), context.getClass()) : null;
-    if (!plan) {
+    const tracker = this.setup?.tracker;
+    if (tracker === undefined || context.getType() !== 'http') {
       return next.handle();
     }
-    // Opened when Nest subscribes: an Observable nobody subscribes to opens nothing.
-    return defer(() => {
-      const tracking = this.openTracking(context, plan);
-      return tracking ? trackObservable(next.handle(), tracking) : next.handle();
-    });
+    const endpoint = this.reflector.getAllAndOverride<EndpointName | undefined>(TRACK_LLM_METADATA, [context.getHandler(), context.getClass()]);
+    const response = nodeResponseOf(context.getArgByIndex(1));
+    const tracking = endpoint !== undefined && response !== undefined ? tracker.open(context.getArgByIndex<object>(0), response, endpoint) : undefined;
+    if (tracking === undefined) {
+      return next.handle();
+    }
+    return next.handle().pipe(tap({ error: (err: unknown) => tracking.routeFailed(err) }));
   }
 }

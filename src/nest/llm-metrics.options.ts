@@ -1,6 +1,7 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registry } from 'prom-client';
-import type { StreamingBuckets } from '../core/metric-definitions.js';
+import { describeValue } from '../core/describe-value.js';
+import { type StreamingBuckets, assertBuckets, assertMetricPrefix } from '../core/metric-definitions.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
@@ -55,4 +56,88 @@ export interface LlmMetricsModuleExtras {
 /** A class that builds the module options, for `forRootAsync({ useClass | useExisting })`. */
 export interface LlmMetricsOptionsFactory {
   createLlmMetricsOptions(): LlmMetricsModuleOptions | Promise<LlmMetricsModuleOptions>;
+}
+
+function invalid(option: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`nestjs-llm-metrics: option "${option}" must be ${expected}, got ${describeValue(value)}`);
+}
+
+/**
+ * Checks the module options at start-up, so that a bad one fails fast with
+ * an error naming the option and its value rather than at the first request.
+ */
+export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
+  if (options.prefix !== undefined) {
+    try {
+      assertMetricPrefix(options.prefix);
+    } catch {
+      throw invalid('prefix', 'a metric name prefix matching /^[a-zA-Z_:][a-zA-Z0-9_:]*$/', options.prefix);
+    }
+  }
+  const { maxModels, models } = options;
+  if (maxModels !== undefined && !(Number.isSafeInteger(maxModels) && maxModels >= 1)) {
+    throw invalid('maxModels', 'a positive integer', maxModels);
+  }
+  if (
+    models !== undefined &&
+    typeof models !== 'function' &&
+    !(Array.isArray(models) && models.every((model) => typeof model === 'string'))
+  ) {
+    throw invalid('models', 'an array of model names or a function (model) => boolean', models);
+  }
+  for (const option of ['modelFrom', 'streamFrom'] as const) {
+    if (options[option] !== undefined && typeof options[option] !== 'function') {
+      throw invalid(option, 'a function (request) => value', options[option]);
+    }
+  }
+  const { registry } = options;
+  if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
+    throw invalid('registry', "a prom-client Registry", registry);
+  }
+  for (const option of ['errorType', 'streamingMetrics'] as const) {
+    if (options[option] !== undefined && typeof options[option] !== 'boolean') {
+      throw invalid(option, 'a boolean', options[option]);
+    }
+  }
+  const { buckets } = options;
+  if (buckets !== undefined) {
+    if (typeof buckets !== 'object' || buckets === null) {
+      throw invalid('buckets', 'an object of bucket arrays', buckets);
+    }
+    const known: (keyof StreamingBuckets)[] = ['timeToFirstToken', 'interTokenLatency', 'inputSequenceTokens', 'outputSequenceTokens'];
+    for (const [key, value] of Object.entries(buckets)) {
+      if (!known.includes(key as keyof StreamingBuckets)) {
+        throw invalid('buckets', `an object with the keys ${known.join(', ')}`, buckets);
+      }
+      if (value !== undefined) {
+        assertBuckets(`buckets.${key}`, value);
+      }
+    }
+  }
+  const { defaultLabels } = options;
+  if (
+    defaultLabels !== undefined &&
+    (defaultLabels === null ||
+      typeof defaultLabels !== 'object' ||
+      Object.values(defaultLabels).some((value) => typeof value !== 'string'))
+  ) {
+    throw invalid('defaultLabels', 'an object of string label values', defaultLabels);
+  }
+}
+
+/** Checks the options that shape the module definition (`path`, `controller`, `guards`). */
+export function validateModuleExtras(extras: LlmMetricsModuleExtras): void {
+  const { path, controller, guards } = extras;
+  if (
+    guards !== undefined &&
+    !(Array.isArray(guards) && guards.every((guard) => typeof guard === 'function' || typeof guard?.canActivate === 'function'))
+  ) {
+    throw invalid('guards', 'an array of guard classes or instances', guards);
+  }
+  if (path !== undefined && (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path))) {
+    throw invalid('path', 'a route path starting with "/"', path);
+  }
+  if (controller !== undefined && typeof controller !== 'boolean') {
+    throw invalid('controller', 'a boolean', controller);
+  }
 }

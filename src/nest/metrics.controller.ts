@@ -1,7 +1,8 @@
-import { type CanActivate, Controller, Get, Headers, Inject, Res, type Type, UseGuards } from '@nestjs/common';
-import type { Registry, RegistryContentType } from 'prom-client';
-import { LLM_METRICS_REGISTRY } from './llm-metrics.constants.js';
-import { negotiateContentType, renderExposition } from './metrics-exposition.js';
+import { type CanActivate, Controller, type ExecutionContext, Get, Headers, Injectable, Res, UseGuards } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { renderOpenMetrics } from '../core/openmetrics.js';
+import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 
 /** The part of an Express response or a Fastify reply the metrics route uses. */
 interface MetricsReply {
@@ -14,32 +15,56 @@ interface MetricsReply {
 export const ENCODE_FAILURE_BODY = 'Failed to encode metrics';
 
 /**
- * A metrics controller serving `GET {path}` behind `guards`, created anew for
- * each module so that two apps with different paths in one process do not
- * share a route.
+ * Whether a scraper's `Accept` header asks for OpenMetrics
+ * (`application/openmetrics-text`, without `q=0`), as Prometheus does.
  */
-export function createMetricsController(path: string, guards: (CanActivate | Type<CanActivate>)[] = []): Type<unknown> {
-  @Controller()
-  @UseGuards(...guards)
-  class LlmMetricsController {
-    constructor(@Inject(LLM_METRICS_REGISTRY) private readonly registry: Registry<RegistryContentType>) {}
+export function acceptsOpenMetrics(accept: string | string[] | undefined): boolean {
+  const header = Array.isArray(accept) ? accept.join(',') : (accept ?? '');
+  return header.split(',').some((range) => {
+    const [mediaType, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    return mediaType === 'application/openmetrics-text' && !params.some((param) => /^q=0(\.0*)?$/.test(param));
+  });
+}
 
-    /**
-     * The registry's exposition, as OpenMetrics when the scraper asks for it
-     * and in the classic text format otherwise, or 500 `Failed to encode
-     * metrics` if it cannot be encoded.
-     */
-    @Get(path)
-    async scrape(@Headers('accept') accept: string | undefined, @Res() reply: MetricsReply): Promise<void> {
-      let exposition: { contentType: string; body: string };
-      try {
-        exposition = await renderExposition(this.registry, negotiateContentType(accept));
-      } catch {
-        reply.status(500).header('Content-Type', 'text/plain; charset=utf-8').send(ENCODE_FAILURE_BODY);
-        return;
+/** Lets a scrape through the `guards` option's guards, each in turn, as `@UseGuards()` would. */
+@Injectable()
+export class MetricsRouteGuard implements CanActivate {
+  constructor(private readonly setup: LlmMetricsSetup) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    for (const guard of this.setup.routeGuards) {
+      const result = guard.canActivate(context);
+      if (!(isObservable(result) ? await lastValueFrom(result) : await result)) {
+        return false;
       }
-      reply.status(200).header('Content-Type', exposition.contentType).send(exposition.body);
     }
+    return true;
   }
-  return LlmMetricsController;
+}
+
+/**
+ * Serves the registry at the module's `path` (mounted there with Nest's
+ * `RouterModule`), as OpenMetrics when the scraper asks for it and in the
+ * classic text format otherwise; 500 `Failed to encode metrics` if the
+ * registry cannot be encoded. One per app, however often the module is imported.
+ */
+@Controller()
+@UseGuards(MetricsRouteGuard)
+export class LlmMetricsController {
+  constructor(private readonly setup: LlmMetricsSetup) {}
+
+  @Get()
+  async scrape(@Headers('accept') accept: string | undefined, @Res() reply: MetricsReply): Promise<void> {
+    const registry = this.setup.registry;
+    // A registry renders its own format; a classic one is also rendered as OpenMetrics for scrapers that ask.
+    const contentType = acceptsOpenMetrics(accept) ? Registry.OPENMETRICS_CONTENT_TYPE : registry.contentType;
+    let body: string;
+    try {
+      body = contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry);
+    } catch {
+      reply.status(500).header('Content-Type', 'text/plain; charset=utf-8').send(ENCODE_FAILURE_BODY);
+      return;
+    }
+    reply.status(200).header('Content-Type', contentType).send(body);
+  }
 }

@@ -1,29 +1,21 @@
 import type { ServerResponse } from 'node:http';
-import type { InflightGuard } from '../core/inflight.guard.js';
-import { ErrorType, REQUEST_TYPE_STREAM, errorTypeForStatus } from '../core/labels.js';
-import { type PayloadSummary, SseEventReader, type TokenUsage, summarizePayload } from '../core/openai-chunk.inspector.js';
-import type { RoutePlan } from './route-plan.js';
+import type { InflightGuard } from '../core/inflight-request.js';
+import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, errorTypeForStatus } from '../core/labels.js';
+import type { LlmMetricsService } from '../core/llm-metrics.service.js';
+import { type PayloadSummary, type TokenUsage, parseJson, summarizePayload } from '../core/openai-payload.js';
+import { SseEventReader } from '../core/sse-event-reader.js';
+import type { LlmHttpRequest } from './llm-metrics.options.js';
+import { type ResponseObserver, observeResponse } from './response-observer.js';
 
-/** Where the current request's tracking is kept on the request object. */
-export const REQUEST_TRACKING = Symbol.for('nestjs-llm-metrics.tracking');
+/** Where a request keeps its tracking, for `@RequestMetrics()` and so that it is never tracked twice. */
+const REQUEST_TRACKING = Symbol('nestjs-llm-metrics.request-tracking');
 
-/** Where a response keeps the tracking that waits for it to close (see `endWithResponseIfTurnedAway`). */
-const RESPONSE_TRACKING = Symbol('nestjs-llm-metrics.response-tracking');
-
-type WatchedResponse = ServerResponse & { [RESPONSE_TRACKING]?: RequestTracking };
-
-/** On `close`: a request whose handler was never called ended with its response. */
-function endIfTurnedAway(this: WatchedResponse): void {
-  const tracking = this[RESPONSE_TRACKING];
-  if (tracking && !tracking.handlerCalled) {
-    tracking.endResponse(this.writableFinished, this.statusCode);
-  }
-}
+type TrackedRequest = LlmHttpRequest & { [REQUEST_TRACKING]?: RequestTracking };
 
 /** A unary body larger than this is not parsed for its `usage`. */
 const MAX_PARSED_BODY_LENGTH = 1 << 20;
 
-/** The HTTP status of an exception: `getStatus()` (Nest) or a numeric `status` / `statusCode`. */
+/** The HTTP status of an exception: `getStatus()` (Nest's) or a numeric `status` / `statusCode`. */
 function statusOf(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) {
     return undefined;
@@ -34,92 +26,81 @@ function statusOf(err: unknown): number | undefined {
 }
 
 /**
- * The outcome rules of one tracked request, in one place: every response
- * shape reports here how its response ended and what it carried, and this
- * decides the status, the error type and the token metrics of the guard.
+ * The outcome rules of one tracked request, in one place. Counts follow what
+ * the client received: a success when the response was sent whole with a
+ * status below 400 (a stream: its body ended normally), an error otherwise,
+ * counted once, when the response finishes or its connection closes.
  */
-export class RequestTracking {
+export class RequestTracking implements ResponseObserver {
   /** An error the handler reported in-band wins over a response that ended well. */
-  private handlerErrorType: ErrorType | undefined;
+  private inBandErrorType: ErrorType | undefined;
+  /** Set when the route failed after the response's head went out: its body did not end normally. */
+  private bodyFailure: ErrorType | undefined;
   /** Once the handler reports token counts itself, chunks are no longer counted. */
   private countsChunks = true;
   private sseReader: SseEventReader | undefined;
-  /** Set when the route handler is called: until then, the request can still be turned away (e.g. by a pipe). */
-  handlerCalled = false;
 
   constructor(
     readonly guard: InflightGuard,
     private readonly response: ServerResponse,
-    readonly plan: RoutePlan,
   ) {}
 
-  /** Whether the client's connection closed before the response was finished. */
-  isConnectionClosed(): boolean {
-    return this.response.destroyed === true && !this.response.writableFinished;
+  /** The tracking of `request`, if it is tracked. */
+  static of(request: object): RequestTracking | undefined {
+    return (request as TrackedRequest)[REQUEST_TRACKING];
   }
 
-  /**
-   * For a route whose request can still be turned away before its handler
-   * is called (by a pipe, a custom parameter decorator or an interceptor):
-   * if that happens, the response the app sends instead tells how it ended.
-   */
-  endWithResponseIfTurnedAway(): void {
-    (this.response as WatchedResponse)[RESPONSE_TRACKING] = this;
-    this.response.on('close', endIfTurnedAway);
-  }
-
-  /** The response was delivered whole, unless the client left first. */
-  complete(): void {
-    if (this.isConnectionClosed()) {
-      this.cancel();
-    } else {
-      this.succeed();
+  observeHead(contentType: string | undefined): void {
+    // An event stream is a stream, whatever the request said (every `@Sse()` route).
+    if (contentType !== undefined && /^text\/event-stream\b/i.test(contentType)) {
+      this.guard.markStream();
     }
   }
 
-  /** A streamed body ended: read to its end (`delivered`), or failed or closed early. */
-  endStream(delivered: boolean): void {
-    if (delivered) {
-      this.succeed();
-    } else {
-      this.fail(undefined);
+  observeChunk(chunk: string | Uint8Array): void {
+    if (this.guard.requestType === REQUEST_TYPE_STREAM) {
+      this.sseReader ??= new SseEventReader();
+      this.record(this.sseReader.read(chunk));
+    } else if (chunk.length <= MAX_PARSED_BODY_LENGTH) {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+      if (text.includes('"usage"')) {
+        const usage = summarizePayload(parseJson(text)).usage;
+        if (usage) {
+          this.guard.recordUsage(usage);
+        }
+      }
     }
   }
 
-  /** A response written by the handler finished with `statusCode`, or closed before it finished. */
-  endResponse(finished: boolean, statusCode: number): void {
-    if (!finished) {
-      this.cancel();
-    } else if (statusCode < 400) {
-      this.succeed();
-    } else {
+  observeFinish(statusCode: number): void {
+    if (this.bodyFailure !== undefined) {
+      this.finishWithError(this.bodyFailure);
+    } else if (statusCode >= 400) {
       this.finishWithError(errorTypeForStatus(statusCode));
+    } else {
+      this.succeed();
     }
+  }
+
+  observeAbort(clientLeft: boolean): void {
+    this.finishWithError(clientLeft ? ErrorType.Cancelled : (this.bodyFailure ?? ErrorType.Internal));
   }
 
   /**
-   * The handler threw, its Observable errored, or its stream failed: an
-   * HTTP error by its status; otherwise a cancellation if the client is
-   * gone (the likely cause), else an internal error.
+   * The route (its handler, or an interceptor after it) failed with `err`.
+   * Before the response's head is sent, the exception filters answer and
+   * their status decides; after it, the body cannot end normally.
    */
-  fail(err: unknown): void {
-    const status = statusOf(err);
-    if (status !== undefined) {
-      this.finishWithError(errorTypeForStatus(status));
-    } else {
-      this.finishWithError(this.isConnectionClosed() ? ErrorType.Cancelled : ErrorType.Internal);
+  routeFailed(err: unknown): void {
+    if (this.response.headersSent) {
+      const status = statusOf(err);
+      this.bodyFailure = status === undefined ? ErrorType.Internal : errorTypeForStatus(status);
     }
-  }
-
-  /** The client went away before the response ended. */
-  cancel(): void {
-    this.finishWithError(ErrorType.Cancelled);
   }
 
   /** From the handler: the request failed in-band (e.g. an error event in a stream that otherwise ends well). */
   markError(errorType: ErrorType): void {
-    this.handlerErrorType = errorType;
-    this.guard.markError(errorType);
+    this.inBandErrorType = errorType;
   }
 
   /** From the handler: `count` output tokens are being sent now. */
@@ -133,50 +114,6 @@ export class RequestTracking {
     this.guard.recordUsage(usage);
   }
 
-  /** A chunk of a streamed body or of a response the handler writes: SSE text, or a payload object. */
-  observeChunk(chunk: unknown): void {
-    if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
-      if (this.guard.requestType === REQUEST_TYPE_STREAM) {
-        this.sseReader ??= new SseEventReader();
-        this.record(this.sseReader.read(chunk));
-      } else {
-        this.observeUnaryBody(chunk);
-      }
-    } else {
-      this.record(summarizePayload(chunk));
-    }
-  }
-
-  /** An event of an `@Sse()` Observable: a `MessageEvent` whose `data` is a payload or its JSON. */
-  observeEvent(event: unknown): void {
-    const data = typeof event === 'object' && event !== null && 'data' in event ? (event as { data: unknown }).data : event;
-    if (typeof data === 'string') {
-      if (data.charCodeAt(0) === 123 /* { */) {
-        this.record(summarizePayload(parseJson(data)));
-      }
-    } else {
-      this.record(summarizePayload(data));
-    }
-  }
-
-  /** The value a unary handler returned: only its `usage` counts. */
-  observeValue(value: unknown): void {
-    const usage = summarizePayload(value).usage;
-    if (usage) {
-      this.guard.recordUsage(usage);
-    }
-  }
-
-  private observeUnaryBody(body: string | Uint8Array): void {
-    if (body.length > MAX_PARSED_BODY_LENGTH) {
-      return;
-    }
-    const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    if (text.includes('"usage"')) {
-      this.observeValue(parseJson(text));
-    }
-  }
-
   private record(summary: PayloadSummary): void {
     if (summary.tokens > 0 && this.countsChunks) {
       this.guard.recordOutput(summary.tokens);
@@ -186,31 +123,78 @@ export class RequestTracking {
     }
   }
 
-  // Every outcome ends in one of these two; the first one decides, later ones
-  // (e.g. the teardown that follows a completion) leave the outcome alone.
+  // The first outcome decides: the guard counts the request once.
   private succeed(): void {
     if (this.guard.finished) {
       return;
     }
-    if (this.handlerErrorType === undefined) {
+    if (this.inBandErrorType === undefined) {
       this.guard.markOk();
+    } else {
+      this.guard.markError(this.inBandErrorType);
     }
     this.guard.finish();
   }
 
   private finishWithError(errorType: ErrorType): void {
-    if (this.guard.finished) {
-      return;
+    if (!this.guard.finished) {
+      this.guard.markError(this.inBandErrorType ?? errorType);
+      this.guard.finish();
     }
-    this.guard.markError(this.handlerErrorType ?? errorType);
-    this.guard.finish();
   }
 }
 
-function parseJson(text: string): unknown {
+// Two readers with the property named, rather than one taking its name: a
+// property read by a varying name is a slow, megamorphic one in V8.
+function bodyModel(request: LlmHttpRequest): unknown {
+  const body = request.body as { model?: unknown } | null | undefined;
+  return typeof body === 'object' && body !== null ? body.model : undefined;
+}
+
+function bodyStream(request: LlmHttpRequest): unknown {
+  const body = request.body as { stream?: unknown } | null | undefined;
+  return typeof body === 'object' && body !== null ? body.stream : undefined;
+}
+
+/** A throwing extractor counts as one that found nothing. */
+function read(extract: (request: LlmHttpRequest) => unknown, request: LlmHttpRequest): unknown {
   try {
-    return JSON.parse(text);
+    return extract(request);
   } catch {
     return undefined;
+  }
+}
+
+/** Opens the tracking of requests: reads each one's model and streaming flag, and watches its response. */
+export class RequestTracker {
+  constructor(
+    private readonly metrics: LlmMetricsService,
+    private readonly modelFrom: (request: LlmHttpRequest) => unknown = bodyModel,
+    private readonly streamFrom: (request: LlmHttpRequest) => unknown = bodyStream,
+  ) {}
+
+  /**
+   * Opens the tracking of `request`, answered through `response`, to
+   * `endpoint`. `undefined` if the request is tracked already (e.g. by two
+   * `@TrackLlm()` or a global interceptor as well), or if the metrics are
+   * broken: the request is then served as it would be untracked.
+   */
+  open(request: object, response: ServerResponse, endpoint: EndpointName): RequestTracking | undefined {
+    const trackedRequest = request as TrackedRequest;
+    if (trackedRequest[REQUEST_TRACKING] !== undefined) {
+      return undefined;
+    }
+    let guard: InflightGuard;
+    try {
+      const streaming = read(this.streamFrom, trackedRequest) === true;
+      guard = this.metrics.createInflightGuard(read(this.modelFrom, trackedRequest), endpoint, streaming);
+    } catch (err) {
+      this.metrics.handleRecordError(err);
+      return undefined;
+    }
+    const tracking = new RequestTracking(guard, response);
+    trackedRequest[REQUEST_TRACKING] = tracking;
+    observeResponse(response, tracking);
+    return tracking;
   }
 }

@@ -1,4 +1,9 @@
-import { SseEventReader, summarizeEventData, summarizePayload } from '../../src/index.js';
+import { SseEventReader, summarizePayload } from '../../src/index.js';
+
+/** What a fresh reader makes of one event's data. */
+function summarizeEventData(data: string) {
+  return new SseEventReader().summarizeEventData(data);
+}
 
 const chatChunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
 
@@ -81,7 +86,7 @@ describe('SseEventReader', () => {
   });
 });
 
-describe('summarizeEventData (the SSE hot path)', () => {
+describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
   const corpus: unknown[] = [
     { id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'hello' } }] },
     { id: 'c', choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] },
@@ -127,7 +132,7 @@ describe('summarizeEventData (the SSE hot path)', () => {
     expect(new SseEventReader().read(`${multiLine}\n`)).toEqual(summarizePayload(JSON.parse(data)));
   });
 
-  it('reads each chunk after any other as parsing it would (chunks that begin alike are scanned from their choices on)', () => {
+  it('reads each chunk after any other as parsing it would', () => {
     const prefixed = corpus.map((payload) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', ...(payload as object) }));
     for (const first of [...corpus, ...prefixed]) {
       for (const second of [...corpus, ...prefixed]) {

@@ -1,11 +1,11 @@
 import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
 import { ErrorType } from '../core/labels.js';
-import type { TokenUsage } from '../core/openai-chunk.inspector.js';
-import { REQUEST_TRACKING, type RequestTracking } from './request-tracking.js';
+import type { TokenUsage } from '../core/openai-payload.js';
+import { RequestTracking } from './request-tracking.js';
 
 /**
- * What a handler can tell the metrics that the tracking cannot see, for
- * the current request. On a route that is not tracked, every call does nothing.
+ * What a handler can tell the metrics of the current request that its
+ * response does not show. On a route that is not tracked, every call does nothing.
  */
 export class LlmRequestMetrics {
   /** @internal handed out by `@RequestMetrics()`. */
@@ -44,14 +44,11 @@ export class LlmRequestMetrics {
   }
 }
 
-const untracked = new LlmRequestMetrics(undefined);
-
 /**
  * Injects the current request's `LlmRequestMetrics` into a handler parameter:
  * `chat(@Body() body, @RequestMetrics() metrics: LlmRequestMetrics)`.
  */
-export const RequestMetrics = createParamDecorator((_: unknown, context: ExecutionContext): LlmRequestMetrics => {
-  const request = context.getArgByIndex<{ [REQUEST_TRACKING]?: RequestTracking }>(0);
-  const tracking = request[REQUEST_TRACKING];
-  return tracking ? new LlmRequestMetrics(tracking) : untracked;
-});
+export const RequestMetrics = createParamDecorator(
+  (_: unknown, context: ExecutionContext): LlmRequestMetrics =>
+    new LlmRequestMetrics(RequestTracking.of(context.switchToHttp().getRequest<object>())),
+);

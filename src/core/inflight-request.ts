@@ -1,4 +1,4 @@
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import {
   type EndpointName,
   ErrorType,
@@ -8,20 +8,20 @@ import {
   type RequestType,
   type Status,
 } from './labels.js';
-import type { HistogramSeries } from './model-histogram.js';
-import type { TokenUsage } from './openai-chunk.inspector.js';
+import type { TokenUsage } from './openai-payload.js';
+
+/** A monotonic clock in milliseconds. */
+export type Clock = () => number;
 
 /** The streaming histograms' children of one model. */
 export interface StreamingSeries {
-  readonly timeToFirstToken: HistogramSeries;
-  readonly interTokenLatency: HistogramSeries;
-  readonly inputSequenceTokens: HistogramSeries;
-  readonly outputSequenceTokens: HistogramSeries;
+  readonly timeToFirstToken: Histogram.Internal<string>;
+  readonly interTokenLatency: Histogram.Internal<string>;
+  readonly inputSequenceTokens: Histogram.Internal<string>;
+  readonly outputSequenceTokens: Histogram.Internal<string>;
 }
 
-const ERROR_TYPES: readonly string[] = Object.values(ErrorType);
-
-/** A `requests_total` child and the increments not yet handed to it. */
+/** A `requests_total` child and the increments not handed to it yet. */
 interface PendingCount {
   readonly child: Counter.Internal;
   pending: number;
@@ -29,52 +29,38 @@ interface PendingCount {
 
 /**
  * The series of one model. The in-flight count and the request counts are
- * plain numbers on the hot path, handed to prom-client when the registry is
- * read (`publish`, from the metrics' `collect`); histograms are observed as
+ * plain numbers while requests run, handed to prom-client whenever the
+ * registry is read (from the metrics' `collect`); histograms are observed as
  * requests go, through children bound once.
  */
 export class ModelSeries {
   /** Requests of this model in flight now. */
   inflightCount = 0;
   private readonly counts = new Map<string, PendingCount>();
-  private readonly slotsByEndpoint = new Map<EndpointName, (PendingCount | undefined)[]>();
 
   constructor(
     readonly model: string,
     private readonly requestCounter: Counter<string>,
     private readonly withErrorType: boolean,
     private readonly inflight: Gauge.Internal<string>,
-    readonly duration: HistogramSeries,
+    readonly duration: Histogram.Internal<string>,
     readonly streaming: StreamingSeries | undefined,
   ) {}
 
-  /** The count of one label set of `requests_total`; its child is bound the first time. */
-  count(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): PendingCount {
-    // Found through a small array per endpoint rather than a joined string key.
-    let slots = this.slotsByEndpoint.get(endpoint);
-    if (!slots) {
-      slots = [];
-      this.slotsByEndpoint.set(endpoint, slots);
-    }
-    const errorSlot = status === REQUEST_STATUS_ERROR ? (this.withErrorType ? ERROR_TYPES.indexOf(errorType) : 0) : -1;
-    if (errorSlot === -1 && status === REQUEST_STATUS_ERROR) {
-      return this.countByKey(endpoint, requestType, status, errorType);
-    }
-    const slot = (errorSlot + 1) * 2 + (requestType === REQUEST_TYPE_STREAM ? 1 : 0);
-    return (slots[slot] ??= this.countByKey(endpoint, requestType, status, errorType));
-  }
-
-  private countByKey(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): PendingCount {
-    const key = `${endpoint}\u0000${requestType}\u0000${status}\u0000${errorType}`;
+  /** Counts one finished request under these labels. */
+  count(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): void {
+    const key = this.withErrorType
+      ? `${endpoint}\u0000${requestType}\u0000${status}\u0000${errorType}`
+      : `${endpoint}\u0000${requestType}\u0000${status}`;
     let count = this.counts.get(key);
     if (!count) {
-      const child = this.withErrorType
-        ? this.requestCounter.labels(this.model, endpoint, requestType, status, errorType)
-        : this.requestCounter.labels(this.model, endpoint, requestType, status);
-      count = { child, pending: 0 };
+      const labels = this.withErrorType
+        ? [this.model, endpoint, requestType, status, errorType]
+        : [this.model, endpoint, requestType, status];
+      count = { child: this.requestCounter.labels(...labels), pending: 0 };
       this.counts.set(key, count);
     }
-    return count;
+    count.pending += 1;
   }
 
   /** Hands the in-flight count to the gauge. */
@@ -86,53 +72,28 @@ export class ModelSeries {
   publishCounts(): void {
     for (const count of this.counts.values()) {
       if (count.pending > 0) {
-        const pending = count.pending;
+        count.child.inc(count.pending);
         count.pending = 0;
-        count.child.inc(pending);
       }
     }
   }
 }
 
-/** A monotonic clock in milliseconds. */
-export type Clock = () => number;
-
-/**
- * The guards not finished yet, so that a shutting-down app can finish them:
- * a list linked through the guards themselves, so that adding and removing
- * one touches no hash table (a `Set`'s costs a request more once it is out of
- * the CPU's caches, as it is between requests).
- */
-export class OpenGuards {
-  /** @internal the newest open guard. */
-  head: InflightGuard | undefined;
-  /** The number of open guards. */
-  size = 0;
-
-  /** The open guards, oldest first. */
-  toArray(): InflightGuard[] {
-    const guards: InflightGuard[] = [];
-    for (let guard = this.head; guard !== undefined; guard = guard['nextOpen']) {
-      guards.push(guard);
-    }
-    return guards.reverse();
-  }
-}
-
-/** What a guard shares with its service: the clock, the open guards, and where recording faults go. */
+/** What a guard shares with its service. */
 export interface GuardContext {
   readonly clock: Clock;
   /** The guards not finished yet, so that a shutting-down app can finish them. */
-  readonly open: OpenGuards;
+  readonly open: Set<InflightGuard>;
   /** Called when recording a metric throws; the guard carries on. */
   readonly onRecordError: (err: unknown) => void;
 }
 
 /**
- * One request in flight, counted exactly once. Creating it increments the
- * in-flight gauge and starts the timer; the first `finish()` (or dispose)
- * decrements the gauge, counts the request with its status (`error` unless
- * `markOk()` was called) and observes its duration. Later calls do nothing.
+ * One request in flight, counted exactly once (Dynamo's RAII guard).
+ * Creating it increments the in-flight gauge and starts the timer; the first
+ * `finish()` (or dispose) decrements the gauge, counts the request with its
+ * status (`error` unless `markOk()` was called) and observes its duration.
+ * Later calls do nothing.
  *
  * A streaming request also records its time to first token and inter-token
  * latencies as output is reported (`recordOutput`), and a successful one its
@@ -141,37 +102,34 @@ export interface GuardContext {
 export class InflightGuard implements Disposable {
   private currentStatus: Status = REQUEST_STATUS_ERROR;
   private currentErrorType: ErrorType | undefined;
+  private currentRequestType: RequestType;
   private isFinished = false;
   private readonly startedAt: number;
   private lastOutputAt: number | undefined;
   private outputTokens = 0;
   private usage: TokenUsage | undefined;
-  // Links of the context's list of open guards.
-  private previousOpen: InflightGuard | undefined;
-  private nextOpen: InflightGuard | undefined;
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
     private readonly series: ModelSeries,
     readonly endpoint: EndpointName,
-    readonly requestType: RequestType,
+    requestType: RequestType,
     private readonly context: GuardContext,
   ) {
+    this.currentRequestType = requestType;
     this.startedAt = context.clock();
     series.inflightCount += 1;
-    const open = context.open;
-    const next = open.head;
-    if (next !== undefined) {
-      next.previousOpen = this;
-    }
-    this.nextOpen = next;
-    open.head = this;
-    open.size += 1;
+    context.open.add(this);
   }
 
   /** The `model` label value this request is recorded under. */
   get model(): string {
     return this.series.model;
+  }
+
+  /** The `request_type` `finish()` will record. */
+  get requestType(): RequestType {
+    return this.currentRequestType;
   }
 
   /** The status `finish()` will record (or recorded). */
@@ -192,6 +150,11 @@ export class InflightGuard implements Disposable {
   /** Seconds since the guard was created. */
   elapsedSeconds(): number {
     return (this.context.clock() - this.startedAt) / 1000;
+  }
+
+  /** Records the request as a stream from now on (e.g. once its answer turns out to be an event stream). */
+  markStream(): void {
+    this.currentRequestType = REQUEST_TYPE_STREAM;
   }
 
   /** Records the request as a success when it finishes. */
@@ -216,7 +179,7 @@ export class InflightGuard implements Disposable {
     }
     this.outputTokens += tokens;
     const streaming = this.series.streaming;
-    if (!streaming || this.requestType !== REQUEST_TYPE_STREAM) {
+    if (!streaming || this.currentRequestType !== REQUEST_TYPE_STREAM) {
       return;
     }
     const now = this.context.clock();
@@ -246,11 +209,11 @@ export class InflightGuard implements Disposable {
       return;
     }
     this.isFinished = true;
-    this.leaveOpenGuards();
+    this.context.open.delete(this);
     const series = this.series;
     series.inflightCount -= 1;
     try {
-      series.count(this.endpoint, this.requestType, this.currentStatus, this.errorType).pending += 1;
+      series.count(this.endpoint, this.currentRequestType, this.currentStatus, this.errorType);
       series.duration.observe(this.elapsedSeconds());
       if (series.streaming && this.currentStatus === REQUEST_STATUS_SUCCESS) {
         this.observeLengths(series.streaming);
@@ -264,22 +227,6 @@ export class InflightGuard implements Disposable {
     this.finish();
   }
 
-  private leaveOpenGuards(): void {
-    const open = this.context.open;
-    const { previousOpen, nextOpen } = this;
-    if (previousOpen !== undefined) {
-      previousOpen.nextOpen = nextOpen;
-    } else {
-      open.head = nextOpen;
-    }
-    if (nextOpen !== undefined) {
-      nextOpen.previousOpen = previousOpen;
-    }
-    this.previousOpen = undefined;
-    this.nextOpen = undefined;
-    open.size -= 1;
-  }
-
   /** Lengths are known only for a request that ended well. */
   private observeLengths(streaming: StreamingSeries): void {
     const promptTokens = this.usage?.prompt_tokens;
@@ -287,7 +234,7 @@ export class InflightGuard implements Disposable {
       streaming.inputSequenceTokens.observe(promptTokens);
     }
     const completionTokens =
-      this.usage?.completion_tokens ?? (this.requestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
+      this.usage?.completion_tokens ?? (this.currentRequestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
     if (completionTokens !== undefined) {
       streaming.outputSequenceTokens.observe(completionTokens);
     }

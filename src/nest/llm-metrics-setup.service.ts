@@ -1,0 +1,147 @@
+import { type CanActivate, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { isDeepStrictEqual } from 'node:util';
+import { Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client';
+import { LlmMetricsService } from '../core/llm-metrics.service.js';
+import { type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, validateModuleOptions } from './llm-metrics.options.js';
+import { RequestTracker } from './request-tracking.js';
+
+/** Everything one import of `LlmMetricsModule` was given. */
+type ImportOptions = LlmMetricsModuleOptions & LlmMetricsModuleExtras;
+
+/** Two imports agree if they were given the same registry and equal other options (functions and classes: the same ones). */
+function sameOptions(a: ImportOptions, b: ImportOptions): boolean {
+  const { registry: registryA, ...restA } = a;
+  const { registry: registryB, ...restB } = b;
+  return registryA === registryB && isDeepStrictEqual(restA, restB);
+}
+
+/** What the set-up made, and what it releases. */
+interface Metrics {
+  readonly service: LlmMetricsService;
+  readonly registry: Registry<RegistryContentType>;
+  readonly tracker: RequestTracker;
+  readonly routeGuards: readonly CanActivate[];
+  readonly defaultMetricNames: readonly string[];
+}
+
+/**
+ * The LLM metrics of one app: set up by the first import of
+ * `LlmMetricsModule`, shared by any other import with the same options, so
+ * that requests are never counted in two places. An import with other
+ * options fails at start-up.
+ */
+@Injectable()
+export class LlmMetricsSetup implements OnModuleDestroy {
+  private readonly logger = new Logger('LlmMetrics');
+  private options: ImportOptions | undefined;
+  private metrics: Metrics | undefined;
+
+  /**
+   * Sets the metrics up with `options` (validated), or checks that they are
+   * those the app's metrics were set up with.
+   * @throws TypeError naming an invalid option; Error if the app set its metrics up with other options.
+   */
+  setUp(options: ImportOptions, routeGuards: readonly CanActivate[]): this {
+    if (this.options !== undefined) {
+      if (!sameOptions(this.options, options)) {
+        throw new Error(
+          'nestjs-llm-metrics: LlmMetricsModule is imported more than once in this app, with different options. ' +
+            'Import LlmMetricsModule.forRoot() (or forRootAsync()) once, in the root module: it is global.',
+        );
+      }
+      return this;
+    }
+    validateModuleOptions(options);
+    this.options = options;
+    this.metrics = this.createMetrics(options, routeGuards);
+    return this;
+  }
+
+  /** The service recording the metrics. @throws Error before `setUp()`. */
+  get service(): LlmMetricsService {
+    return this.require().service;
+  }
+
+  /** The registry the metrics are registered in. @throws Error before `setUp()`. */
+  get registry(): Registry<RegistryContentType> {
+    return this.require().registry;
+  }
+
+  /** Opens the tracking of requests; `undefined` until the metrics are set up. */
+  get tracker(): RequestTracker | undefined {
+    return this.metrics?.tracker;
+  }
+
+  /** The guards of the metrics route (the `guards` option). */
+  get routeGuards(): readonly CanActivate[] {
+    return this.metrics?.routeGuards ?? [];
+  }
+
+  /**
+   * When the app closes: finishes the requests still in flight (as
+   * `unavailable` errors), then removes from the registry what was added to
+   * it, so that an app can be created again with the same registry.
+   */
+  onModuleDestroy(): void {
+    const metrics = this.metrics;
+    if (!metrics) {
+      return;
+    }
+    metrics.service.finishInflight();
+    metrics.service.unregister(metrics.registry);
+    for (const name of metrics.defaultMetricNames) {
+      metrics.registry.removeSingleMetric(name);
+    }
+  }
+
+  private require(): Metrics {
+    if (!this.metrics) {
+      throw new Error('nestjs-llm-metrics: the metrics are not set up yet');
+    }
+    return this.metrics;
+  }
+
+  private createMetrics(options: ImportOptions, routeGuards: readonly CanActivate[]): Metrics {
+    const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
+    let recordErrorLogged = false;
+    const service = new LlmMetricsService(options.prefix, {
+      onRecordError: (err) => {
+        // Once: a broken collector would otherwise log on every request.
+        if (!recordErrorLogged) {
+          recordErrorLogged = true;
+          this.logger.error(
+            `Recording a metric failed; requests are unaffected, but metrics may be incomplete: ${err instanceof Error ? err.message : String(err)}`,
+            err instanceof Error ? err.stack : undefined,
+          );
+        }
+      },
+      models: options.models,
+      maxModels: options.maxModels,
+      errorType: options.errorType,
+      streamingMetrics: options.streamingMetrics,
+      buckets: options.buckets,
+    });
+    service.modelLabels.onCapReached((maxModels) =>
+      this.logger.warn(
+        `${maxModels} distinct model names reached (maxModels): further models are recorded as "unknown_model". ` +
+          'Set the `models` allow-list or raise `maxModels` if this is expected.',
+      ),
+    );
+    service.register(registry);
+    if (options.defaultLabels) {
+      registry.setDefaultLabels(options.defaultLabels);
+    }
+    const defaultMetricNames: string[] = [];
+    if (options.defaultMetrics) {
+      const before = new Set(registry.getMetricsAsArray().map((metric) => metric.name));
+      collectDefaultMetrics({ ...(options.defaultMetrics === true ? {} : options.defaultMetrics), register: registry });
+      for (const metric of registry.getMetricsAsArray()) {
+        if (!before.has(metric.name)) {
+          defaultMetricNames.push(metric.name);
+        }
+      }
+    }
+    const tracker = new RequestTracker(service, options.modelFrom, options.streamFrom);
+    return { service, registry, tracker, routeGuards, defaultMetricNames };
+  }
+}

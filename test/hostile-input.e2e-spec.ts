@@ -1,15 +1,13 @@
-import type { CallHandler, LoggerService } from '@nestjs/common';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { CallHandler } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Registry } from 'prom-client';
 import { Endpoint, LlmMetricsInterceptor, LlmMetricsService } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { type Sample, parseExposition, samplesOf, sumOf, valueOf } from './support/exposition.js';
-import { ADAPTERS, type AdapterName, RecordingLogger, type RunningApp, eventually, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type AdapterName, RecordingLogger, type RunningApp, eventually, listen, scrape, startApp } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
@@ -28,15 +26,6 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 type App = RunningApp;
 
-/** Listens on loopback with `adapter`, as `startApp` does. */
-async function listen(moduleRef: TestingModule, adapter: AdapterName, logger: LoggerService | false): Promise<App> {
-  const app =
-    adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger }) : moduleRef.createNestApplication({ logger });
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
-}
-
 /**
  * The same fixture app with the library's interceptor replaced by one that
  * only passes requests on, on `adapter`: the answers the app gives without
@@ -47,7 +36,7 @@ async function startUntracked(adapter: AdapterName): Promise<App> {
     .overrideInterceptor(LlmMetricsInterceptor)
     .useValue({ intercept: (_context: unknown, next: CallHandler) => next.handle() })
     .compile();
-  return listen(moduleRef, adapter, false);
+  return listen(moduleRef, { adapter });
 }
 
 // ---------------------------------------------------------------------------

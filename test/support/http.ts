@@ -1,6 +1,6 @@
 import type { INestApplication, LoggerService, NestApplicationOptions, Type } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,20 +15,30 @@ export interface RunningApp {
 export const ADAPTERS = ['express', 'fastify'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
-/** Compiles `module` into an app on `adapter` (default Express) and listens on loopback; silent unless given a logger. */
-export async function startApp(
-  module: Type<unknown> | ReturnType<typeof Object>,
-  options: { logger?: LoggerService; adapter?: AdapterName } = {},
-): Promise<RunningApp> {
-  const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
+/** What an app is started with: its adapter (default Express), a logger (default: silent), a set-up before it listens. */
+export interface StartOptions {
+  logger?: LoggerService;
+  adapter?: AdapterName;
+  /** Called before the app listens, e.g. to set a global prefix. */
+  configure?: (app: INestApplication) => void;
+}
+
+/** Creates an app of a compiled testing module and listens on loopback at an ephemeral port. */
+export async function listen(moduleRef: TestingModule, options: StartOptions = {}): Promise<RunningApp> {
   const appOptions: NestApplicationOptions = { logger: options.logger ?? false };
   const app =
     options.adapter === 'fastify'
       ? moduleRef.createNestApplication(new FastifyAdapter(), appOptions)
       : moduleRef.createNestApplication(appOptions);
+  options.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** Compiles `module` into an app and listens on loopback (see `listen`). */
+export async function startApp(module: Type<unknown> | ReturnType<typeof Object>, options: StartOptions = {}): Promise<RunningApp> {
+  return listen(await Test.createTestingModule({ imports: [module] }).compile(), options);
 }
 
 /** GETs the metrics route and returns its text. */

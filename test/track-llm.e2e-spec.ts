@@ -22,9 +22,16 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { type Observable, of } from 'rxjs';
+import { Test } from '@nestjs/testing';
 import { Endpoint, LlmMetricsInterceptor, LlmMetricsModule, TRACK_LLM_METADATA, TrackLlm } from '../src/index.js';
+import {
+  ComposedRoutesController,
+  DerivedController,
+  PlainlyDecoratedController,
+  observedCalls,
+} from './app/composed-routes.controller.js';
 import { sumOf, valueOf } from './support/exposition.js';
-import { ADAPTERS, type RunningApp, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, type RunningApp, listen, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 const INFLIGHT = 'nv_llm_http_service_inflight_requests';
@@ -238,7 +245,7 @@ class GlobalPipeAppModule {}
 
 const chatRequest = (status: string, errorType = '') => ({ endpoint: 'chat_completions', request_type: 'unary', status, error_type: errorType });
 
-describe.each(ADAPTERS)('@TrackLlm() bound to the handler (%s)', (adapter) => {
+describe.each(ADAPTERS)('@TrackLlm() on the routes of an app (%s)', (adapter) => {
   let app: RunningApp;
   beforeEach(async () => {
     app = await startApp(BindingAppModule, { adapter });
@@ -363,11 +370,106 @@ describe.each(ADAPTERS)('@TrackLlm() with a global pipe (%s)', (adapter) => {
 });
 
 describe('a @TrackLlm() handler called directly', () => {
+  it('behaves as the plain method, whatever decorators are composed on it', () => {
+    expect(new ComposedRoutesController().composite({ model: 'm' })).toEqual({ route: 'composite', model: 'm' });
+    expect(new PlainlyDecoratedController().chat({ model: 'm' })).toEqual({ route: 'plain', model: 'm' });
+    expect(new DerivedController().inherited({ model: 'm' })).toEqual({ route: 'inherited', model: 'm' });
+  });
+
   it('runs the handler and records nothing', () => {
     const controller = new ClassTrackedController();
     expect(controller.own({ model: 'm' })).toEqual({ own: 'm' });
     expect(controller.plain({ model: 'p' })).toEqual({ plain: 'p' });
     expect(controller.helper()).toBe('helper');
     expect(new BoundController().refusedByPipe(3)).toEqual({ n: 3 });
+  });
+});
+
+@Module({
+  imports: [LlmMetricsModule.forRoot()],
+  controllers: [ComposedRoutesController, PlainlyDecoratedController, DerivedController],
+})
+class CompositionAppModule {}
+
+/** POSTs `{ model }` to each path and checks the answer is the handler's. */
+async function postEach(app: RunningApp, routes: Record<string, string>, model = 'm'): Promise<void> {
+  for (const [path, route] of Object.entries(routes)) {
+    const response = await postJson(app.baseUrl, path, { model });
+    expect({ path, status: response.status, body: JSON.parse(response.text) }).toEqual({ path, status: 200, body: { route, model } });
+  }
+}
+
+describe.each(ADAPTERS)('@TrackLlm() however decorators are composed (%s)', (adapter) => {
+  let app: RunningApp;
+  beforeEach(async () => {
+    observedCalls.spans.length = 0;
+    observedCalls.contexts.length = 0;
+    app = await startApp(CompositionAppModule, { adapter });
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  it('counts a route composed with applyDecorators() once', async () => {
+    await postEach(app, { '/composed/composite': 'composite' });
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', endpoint: 'chat_completions', request_type: 'unary', status: 'success' })).toBe(1);
+    expect(sumOf(text, REQUESTS)).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('counts a route whose decorators were applied as plain functions, their return values ignored', async () => {
+    await postEach(app, { '/plainly/chat': 'plain' });
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(1);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('counts routes wrapped by tracing, Proxy and anonymous-function decorators above and below it, and runs the wrappers', async () => {
+    await postEach(app, {
+      '/composed/traced-above': 'traced-above',
+      '/composed/traced-below': 'traced-below',
+      '/composed/proxy-above': 'proxy-above',
+      '/composed/proxy-below': 'proxy-below',
+      '/composed/anonymous': 'anonymous',
+    });
+    expect(observedCalls.spans).toEqual(['tracedAbove', 'tracedBelow']);
+    expect(observedCalls.contexts).toEqual(['proxyAbove', 'proxyBelow']);
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', endpoint: 'chat_completions', request_type: 'unary', status: 'success' })).toBe(5);
+    expect(valueOf(text, DURATION_COUNT, { model: 'm' })).toBe(5);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+
+  it('covers the routes a subclass of a class-level @TrackLlm() base inherits, adds and redeclares; a method-level one wins', async () => {
+    await postEach(app, {
+      '/derived/inherited': 'inherited',
+      '/derived/added': 'added',
+      '/derived/redeclared': 'derived',
+      '/derived/embeddings': 'embeddings',
+    });
+    const text = await scrape(app.baseUrl);
+    expect(valueOf(text, REQUESTS, { model: 'm', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(3);
+    expect(valueOf(text, REQUESTS, { model: 'm', endpoint: 'embeddings', request_type: 'unary', status: 'success' })).toBe(1);
+    expect(sumOf(text, REQUESTS)).toBe(4);
+    expect(sumOf(text, INFLIGHT)).toBe(0);
+  });
+});
+
+describe.each(ADAPTERS)('turning the tracking off in tests (%s)', (adapter) => {
+  it('serves every route untracked, and unchanged, with overrideInterceptor(LlmMetricsInterceptor)', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [CompositionAppModule] })
+      .overrideInterceptor(LlmMetricsInterceptor)
+      .useValue({ intercept: (_context: ExecutionContext, next: CallHandler) => next.handle() })
+      .compile();
+    const app = await listen(moduleRef, { adapter });
+    try {
+      await postEach(app, { '/composed/composite': 'composite', '/plainly/chat': 'plain', '/derived/inherited': 'inherited' });
+      const text = await scrape(app.baseUrl);
+      expect(sumOf(text, REQUESTS)).toBe(0);
+      expect(sumOf(text, INFLIGHT)).toBe(0);
+    } finally {
+      await app.close();
+    }
   });
 });

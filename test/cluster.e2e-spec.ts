@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { sumOf, valueOf } from './support/exposition.js';
 import { promtoolCheck } from './support/promtool.js';
-import { type SampleProcess, buildSample, freePort, runSample } from './support/sample-process.js';
+import { type NodeProcess, buildSample, freePort, runSample } from './support/node-process.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 
@@ -23,7 +23,7 @@ function chat(port: number, agent: Agent): Promise<string> {
 
 /** Node `cluster`: two workers, one aggregated `/metrics` served by the primary (sample/cluster.ts). */
 describe('cluster mode', () => {
-  let primary: SampleProcess | undefined;
+  let primary: NodeProcess | undefined;
   afterAll(() => {
     primary?.child.kill('SIGTERM');
   });

@@ -1,18 +1,20 @@
-import { Controller, type ExecutionContext, Get, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
+import { Body, Controller, type DynamicModule, type ExecutionContext, Get, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Counter, Registry, register as globalRegister } from 'prom-client';
 import {
+  Endpoint,
   LLM_METRICS_REGISTRY,
   LlmMetricsInterceptor,
   LlmMetricsModule,
   type LlmMetricsModuleOptions,
   type LlmMetricsOptionsFactory,
   LlmMetricsService,
+  TrackLlm,
 } from '../src/index.js';
 import { ChatFeatureModule } from './app/chat.feature.js';
 import { sumOf, valueOf } from './support/exposition.js';
-import { ADAPTERS, type RunningApp, postJson, scrape, startApp } from './support/http.js';
+import { ADAPTERS, RecordingLogger, type RunningApp, listen, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
 const chatSuccess = { endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
@@ -21,6 +23,22 @@ function appWith(metrics: ReturnType<typeof LlmMetricsModule.forRoot>) {
   @Module({ imports: [metrics, ChatFeatureModule] })
   class AppModule {}
   return AppModule;
+}
+
+/** A feature module with a tracked route of its own, importing `metrics` itself. */
+function featureImporting(metrics: DynamicModule) {
+  @Controller('feature')
+  class FeatureController {
+    @Post()
+    @HttpCode(200)
+    @TrackLlm(Endpoint.Completions)
+    complete(@Body() body: { model: string }) {
+      return { model: body.model };
+    }
+  }
+  @Module({ imports: [metrics], controllers: [FeatureController] })
+  class FeatureModule {}
+  return FeatureModule;
 }
 
 async function chat(app: RunningApp, body: unknown, path = '/v1/chat/completions') {
@@ -285,6 +303,56 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
       const service = running[0].app.get(LlmMetricsService);
       expect(service.prefix).toBe('from_class');
+    });
+  });
+
+  describe('imported more than once, or not at all', () => {
+    it('shares one set of metrics, and one route, between two imports with the same options', async () => {
+      @Module({
+        imports: [LlmMetricsModule.forRoot({ models: ['m'] }), ChatFeatureModule, featureImporting(LlmMetricsModule.forRoot({ models: ['m'] }))],
+      })
+      class AppModule {}
+      const app = await start(AppModule);
+      await chat(app, { model: 'm' });
+      await chat(app, { model: 'm' }, '/feature');
+      const text = await scrape(app.baseUrl);
+      expect(valueOf(text, REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+      expect(valueOf(text, REQUESTS, { model: 'm', ...chatSuccess, endpoint: 'completions' })).toBe(1);
+      const services = app.app.get(LlmMetricsService, { strict: false, each: true });
+      expect(services).toHaveLength(2);
+      expect(services[1]).toBe(services[0]);
+    });
+
+    it('shares one set of metrics between two forRootAsync() imports whose factories agree', async () => {
+      const metrics = () => LlmMetricsModule.forRootAsync({ useFactory: () => ({ prefix: 'agreed' }), path: '/agreed' });
+      @Module({ imports: [metrics(), ChatFeatureModule, featureImporting(metrics())] })
+      class AppModule {}
+      const app = await start(AppModule);
+      await chat(app, { model: 'm' });
+      await chat(app, { model: 'm' }, '/feature');
+      expect(sumOf(await scrape(app.baseUrl, '/agreed'), 'agreed_http_service_requests_total')).toBe(2);
+    });
+
+    it('fails at start-up when two imports have different options, saying to import it once', async () => {
+      @Module({ imports: [LlmMetricsModule.forRoot({ models: ['m'] }), featureImporting(LlmMetricsModule.forRoot({ models: ['n'] }))] })
+      class AppModule {}
+      await expect(Test.createTestingModule({ imports: [AppModule] }).compile()).rejects.toThrow(
+        /LlmMetricsModule is imported more than once in this app, with different options\. Import LlmMetricsModule\.forRoot\(\) \(or forRootAsync\(\)\) once/,
+      );
+    });
+
+    it('lets a controller with @TrackLlm() compile without the module, serves it untracked, and says why once', async () => {
+      const logger = new RecordingLogger();
+      const moduleRef = await Test.createTestingModule({ imports: [ChatFeatureModule] }).setLogger(logger).compile();
+      const app = await listen(moduleRef, { adapter, logger });
+      running.push(app);
+      await chat(app, { model: 'm' });
+      await chat(app, { model: 'm' });
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+      const warnings = logger.of('warn', 'LlmMetrics');
+      expect(warnings.map((entry) => entry.message)).toEqual([
+        '@TrackLlm() routes are served untracked here: LlmMetricsModule is not imported (import LlmMetricsModule.forRoot() in the app module).',
+      ]);
     });
   });
 

@@ -1,9 +1,9 @@
 import { ADAPTERS } from './support/http.js';
-import { type SampleProcess, buildSample, freePort, runSample } from './support/sample-process.js';
+import { type NodeProcess, buildSample, freePort, runSample } from './support/node-process.js';
 
 /** `npm start` as the README's quick start runs it: build the sample, serve it, print where. */
 describe('npm start', () => {
-  let server: SampleProcess | undefined;
+  let server: NodeProcess | undefined;
   beforeAll(buildSample);
   afterEach(() => {
     server?.child.kill('SIGTERM');

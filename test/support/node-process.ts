@@ -16,16 +16,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Compiles the sample as `npm start` does (`tsc -p tsconfig.sample.json`). */
-export function buildSample(): void {
-  execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.sample.json')], {
+/** Compiles the TypeScript project `tsconfig` of the repository (e.g. `tsconfig.sample.json`, as `npm start` does). */
+export function compile(tsconfig: string): void {
+  execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, tsconfig)], {
     cwd: root,
     stdio: 'pipe',
   });
 }
 
-/** A compiled sample entry point running in a child process, with what it printed so far. */
-export interface SampleProcess {
+/** Compiles the sample as `npm start` does. */
+export function buildSample(): void {
+  compile('tsconfig.sample.json');
+}
+
+/** A compiled script running in a child process, with what it printed so far. */
+export interface NodeProcess {
   readonly child: ChildProcess;
   output(): string;
   /** Waits (at most `timeoutMs`) until the output contains `text`; resolves with the output. */
@@ -33,8 +38,13 @@ export interface SampleProcess {
 }
 
 /** Runs `dist-sample/sample/<entry>.js` with `env` added to this process's environment. */
-export function runSample(entry: 'main' | 'cluster', env: Record<string, string>): SampleProcess {
-  const child = spawn(process.execPath, [resolve(root, `dist-sample/sample/${entry}.js`)], {
+export function runSample(entry: 'main' | 'cluster', env: Record<string, string>): NodeProcess {
+  return runScript(`dist-sample/sample/${entry}.js`, env);
+}
+
+/** Runs the compiled script at `path` (from the repository's root) with `env` added to this process's environment. */
+export function runScript(path: string, env: Record<string, string>): NodeProcess {
+  const child = spawn(process.execPath, [resolve(root, path)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

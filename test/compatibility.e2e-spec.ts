@@ -1,9 +1,23 @@
 import { CacheInterceptor, CacheModule } from '@nestjs/cache-manager';
-import { type DynamicModule, type INestApplication, Module, RequestMethod, type Type, ValidationPipe, VersioningType } from '@nestjs/common';
+import {
+  Controller,
+  type DynamicModule,
+  Get,
+  Header,
+  Inject,
+  type INestApplication,
+  Module,
+  RequestMethod,
+  type Type,
+  VERSION_NEUTRAL,
+  ValidationPipe,
+  VersioningType,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
-import { LlmMetricsModule } from '../src/index.js';
+import { Registry } from 'prom-client';
+import { LLM_METRICS_REGISTRY, LlmMetricsModule } from '../src/index.js';
 import {
   CachedChatController,
   EnvelopeInterceptor,
@@ -122,6 +136,24 @@ describe.each(ADAPTERS)('with the packages users combine it with (%s)', (adapter
       const app = await start(appOf({ controllers: [PlainChatController] }), { configure: (nest) => versioned(nest, true) });
       await postJson(app.baseUrl, '/api/v1/chat', { model: 'm' });
       await expectCounts(app, [[chat('success'), 1]], '/v1/metrics');
+    });
+
+    it('serves the metrics outside the version too from a version-neutral controller of the app, with controller: false', async () => {
+      @Controller({ version: VERSION_NEUTRAL })
+      class OwnMetricsController {
+        constructor(@Inject(LLM_METRICS_REGISTRY) private readonly registry: Registry) {}
+
+        @Get('metrics')
+        @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+        scrape(): Promise<string> {
+          return this.registry.metrics();
+        }
+      }
+      @Module({ imports: [LlmMetricsModule.forRoot({ controller: false })], controllers: [PlainChatController, OwnMetricsController] })
+      class OwnRouteAppModule {}
+      const app = await start(OwnRouteAppModule, { configure: (nest) => versioned(nest, true) });
+      await postJson(app.baseUrl, '/api/v1/chat', { model: 'm' });
+      await expectCounts(app, [[chat('success'), 1]], '/metrics');
     });
   });
 });

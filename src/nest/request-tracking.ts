@@ -62,9 +62,10 @@ export class RequestTracking implements ResponseObserver {
       this.sseReader ??= new SseEventReader();
       this.record(this.sseReader.read(chunk));
     } else if (chunk.length <= MAX_PARSED_BODY_LENGTH) {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
-      if (text.includes('"usage"')) {
-        const usage = summarizePayload(parseJson(text)).usage;
+      const body = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      // Only an answer that names a usage is parsed.
+      if (body.includes('"usage"')) {
+        const usage = summarizePayload(parseJson(body.toString())).usage;
         if (usage) {
           this.guard.recordUsage(usage);
         }

@@ -57,27 +57,27 @@ export function observeResponse(response: ServerResponse, observer: ResponseObse
   };
   // `end(chunk)` may write its chunk through `write()`: it is seen once.
   let ending = false;
-  response.writeHead = function (this: ServerResponse, statusCode: number, ...rest: unknown[]) {
-    seeHead(rest.at(-1));
-    return writeHead.apply(this, [statusCode, ...rest] as Parameters<typeof writeHead>);
+  response.writeHead = function (this: ServerResponse) {
+    seeHead(arguments[arguments.length - 1]);
+    return Reflect.apply(writeHead, this, arguments);
   } as typeof writeHead;
-  response.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+  response.write = function (this: ServerResponse, chunk: unknown) {
     if (!ending) {
       seeHead(undefined);
       if (isChunk(chunk)) {
         observer.observeChunk(chunk);
       }
     }
-    return write.apply(this, [chunk, ...rest] as Parameters<typeof write>);
+    return Reflect.apply(write, this, arguments);
   } as typeof write;
-  response.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+  response.end = function (this: ServerResponse, chunk?: unknown) {
     seeHead(undefined);
     if (isChunk(chunk)) {
       observer.observeChunk(chunk);
     }
     ending = true;
     try {
-      return end.apply(this, [chunk, ...rest] as Parameters<typeof end>);
+      return Reflect.apply(end, this, arguments);
     } finally {
       ending = false;
     }
@@ -88,6 +88,7 @@ export function observeResponse(response: ServerResponse, observer: ResponseObse
     abort();
     return;
   }
-  response.once('finish', () => observer.observeFinish(response.statusCode));
-  response.once('close', abort);
+  // Each is emitted once; 'close' also follows 'finish', when the outcome is known already.
+  response.on('finish', () => observer.observeFinish(response.statusCode));
+  response.on('close', abort);
 }

@@ -58,6 +58,6 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
   for (const variant of VARIANTS) {
     line(`- ${variant.padEnd(10)} ${spread(results[variant], 1)} k tokens/s`);
   }
-  ratioLine('tokens/s tracked ÷ untracked', results.tracked.samples, results.untracked.samples, '≥ 0.95');
+  ratioLine('tokens/s tracked ÷ untracked', results.tracked.samples, results.untracked.samples, '(information)');
   return results;
 }

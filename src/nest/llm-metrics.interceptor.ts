@@ -25,6 +25,9 @@ function nodeResponseOf(response: unknown): ServerResponse | undefined {
  */
 @Injectable()
 export class LlmMetricsInterceptor implements NestInterceptor {
+  /** The endpoint of each route, by controller and handler: its metadata, read once. */
+  private readonly endpoints = new WeakMap<Function, Map<Function, EndpointName | undefined>>();
+
   constructor(
     private readonly reflector: Reflector,
     @Optional() private readonly setup?: LlmMetricsSetup,
@@ -41,12 +44,25 @@ export class LlmMetricsInterceptor implements NestInterceptor {
     if (tracker === undefined || context.getType() !== 'http') {
       return next.handle();
     }
-    const endpoint = this.reflector.getAllAndOverride<EndpointName | undefined>(TRACK_LLM_METADATA, [context.getHandler(), context.getClass()]);
+    const endpoint = this.endpointOf(context.getHandler(), context.getClass());
     const response = nodeResponseOf(context.getArgByIndex(1));
     const tracking = endpoint !== undefined && response !== undefined ? tracker.open(context.getArgByIndex<object>(0), response, endpoint) : undefined;
     if (tracking === undefined) {
       return next.handle();
     }
     return next.handle().pipe(tap({ error: (err: unknown) => tracking.routeFailed(err) }));
+  }
+
+  /** The endpoint `@TrackLlm()` gave the route (the method's, else the class's), or `undefined`. */
+  private endpointOf(handler: Function, controller: Function): EndpointName | undefined {
+    let byHandler = this.endpoints.get(controller);
+    if (!byHandler) {
+      byHandler = new Map();
+      this.endpoints.set(controller, byHandler);
+    }
+    if (!byHandler.has(handler)) {
+      byHandler.set(handler, this.reflector.getAllAndOverride<EndpointName | undefined>(TRACK_LLM_METADATA, [handler, controller]));
+    }
+    return byHandler.get(handler);
   }
 }

@@ -37,6 +37,77 @@ function isChunk(chunk: unknown): chunk is string | Uint8Array {
   return typeof chunk === 'string' || chunk instanceof Uint8Array;
 }
 
+/** Where a watched response keeps its watch. */
+const WATCH = Symbol('nestjs-llm-metrics.response-watch');
+
+type WatchedResponse = ServerResponse & { [WATCH]: ResponseWatch };
+
+/** The watch of one response: its observer, and its own `writeHead`, `write` and `end`. */
+class ResponseWatch {
+  private headSeen = false;
+  /** Set while `end()` runs: an `end(chunk)` may write its chunk through `write()`. */
+  ending = false;
+
+  constructor(
+    private readonly response: ServerResponse,
+    readonly observer: ResponseObserver,
+    readonly writeHead: ServerResponse['writeHead'],
+    readonly write: ServerResponse['write'],
+    readonly end: ServerResponse['end'],
+  ) {}
+
+  seeHead(headers: unknown): void {
+    if (!this.headSeen) {
+      this.headSeen = true;
+      const header = this.response.getHeader('content-type');
+      this.observer.observeHead(contentTypeOf(headers) ?? (header === undefined ? undefined : String(header)));
+    }
+  }
+
+  seeChunk(chunk: unknown): void {
+    this.seeHead(undefined);
+    if (isChunk(chunk)) {
+      this.observer.observeChunk(chunk);
+    }
+  }
+}
+
+// The wrappers of every watched response: shared functions that find the watch through the response.
+
+function watchedWriteHead(this: WatchedResponse) {
+  const watch = this[WATCH];
+  watch.seeHead(arguments[arguments.length - 1]);
+  return Reflect.apply(watch.writeHead, this, arguments);
+}
+
+function watchedWrite(this: WatchedResponse, chunk: unknown) {
+  const watch = this[WATCH];
+  if (!watch.ending) {
+    watch.seeChunk(chunk);
+  }
+  return Reflect.apply(watch.write, this, arguments);
+}
+
+function watchedEnd(this: WatchedResponse, chunk?: unknown) {
+  const watch = this[WATCH];
+  watch.seeChunk(chunk);
+  watch.ending = true;
+  try {
+    return Reflect.apply(watch.end, this, arguments);
+  } finally {
+    watch.ending = false;
+  }
+}
+
+function onFinish(this: WatchedResponse): void {
+  this[WATCH].observer.observeFinish(this.statusCode);
+}
+
+function onClose(this: WatchedResponse): void {
+  const socket = this.req?.socket;
+  this[WATCH].observer.observeAbort(socket?.readableEnded === true || socket?.errored != null);
+}
+
 /**
  * Shows `observer` what the client of `response` receives, whatever wrote
  * it (Nest's adapters for a value, a stream or an `@Sse()` Observable, or a
@@ -46,49 +117,15 @@ function isChunk(chunk: unknown): chunk is string | Uint8Array {
  * compression and logging middleware do.
  */
 export function observeResponse(response: ServerResponse, observer: ResponseObserver): void {
-  const { writeHead, write, end } = response;
-  let headSeen = false;
-  const seeHead = (headers: unknown) => {
-    if (!headSeen) {
-      headSeen = true;
-      const header = response.getHeader('content-type');
-      observer.observeHead(contentTypeOf(headers) ?? (header === undefined ? undefined : String(header)));
-    }
-  };
-  // `end(chunk)` may write its chunk through `write()`: it is seen once.
-  let ending = false;
-  response.writeHead = function (this: ServerResponse) {
-    seeHead(arguments[arguments.length - 1]);
-    return Reflect.apply(writeHead, this, arguments);
-  } as typeof writeHead;
-  response.write = function (this: ServerResponse, chunk: unknown) {
-    if (!ending) {
-      seeHead(undefined);
-      if (isChunk(chunk)) {
-        observer.observeChunk(chunk);
-      }
-    }
-    return Reflect.apply(write, this, arguments);
-  } as typeof write;
-  response.end = function (this: ServerResponse, chunk?: unknown) {
-    seeHead(undefined);
-    if (isChunk(chunk)) {
-      observer.observeChunk(chunk);
-    }
-    ending = true;
-    try {
-      return Reflect.apply(end, this, arguments);
-    } finally {
-      ending = false;
-    }
-  } as typeof end;
-  const socket = response.req?.socket;
-  const abort = () => observer.observeAbort(socket?.readableEnded === true || socket?.errored != null);
+  (response as WatchedResponse)[WATCH] = new ResponseWatch(response, observer, response.writeHead, response.write, response.end);
+  response.writeHead = watchedWriteHead as unknown as ServerResponse['writeHead'];
+  response.write = watchedWrite as unknown as ServerResponse['write'];
+  response.end = watchedEnd as unknown as ServerResponse['end'];
   if (response.destroyed) {
-    abort();
+    onClose.call(response as WatchedResponse);
     return;
   }
   // Each is emitted once; 'close' also follows 'finish', when the outcome is known already.
-  response.on('finish', () => observer.observeFinish(response.statusCode));
-  response.on('close', abort);
+  response.on('finish', onFinish);
+  response.on('close', onClose);
 }

@@ -2,7 +2,6 @@ export {
   Endpoint,
   type EndpointName,
   ErrorType,
-  errorTypeForStatus,
   type KnownEndpoint,
   REQUEST_STATUS_ERROR,
   REQUEST_STATUS_SUCCESS,
@@ -14,13 +13,19 @@ export {
 } from './core/labels.js';
 export {
   DEFAULT_PREFIX,
+  DYNAMO_FRONTEND_BUCKETS,
+  type HistogramBuckets,
+  type HistogramKey,
   INPUT_SEQUENCE_TOKENS_BUCKETS,
   INTER_TOKEN_LATENCY_BUCKETS,
   OUTPUT_SEQUENCE_TOKENS_BUCKETS,
   REQUEST_DURATION_BUCKETS,
+  type SchemaName,
   type StreamingBuckets,
   TIME_TO_FIRST_TOKEN_BUCKETS,
-} from './core/metric-definitions.js';
+  errorTypeForStatus,
+} from './core/schemas.js';
+export { type BucketsOption, type LogBuckets, logBuckets } from './core/buckets.js';
 export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/openai-payload.js';
 export { SseEventReader } from './core/sse-event-reader.js';
 export { renderOpenMetrics } from './core/openmetrics.js';

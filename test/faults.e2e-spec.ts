@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { Agent } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Histogram, Registry } from 'prom-client';
 import { LLM_METRICS_REGISTRY } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { sumOf, valueOf } from './support/exposition.js';
@@ -23,10 +23,14 @@ describe.each(ADAPTERS)('faults in the metrics path never take a request down (%
     await app.close();
   });
 
-  it('answers normally when counting the request throws, keeps the gauge right, and logs once', async () => {
-    jest.spyOn(Counter.prototype, 'labels').mockImplementation(() => {
-      throw new Error('counter is broken');
-    });
+  it('answers normally when recording the request throws, keeps the gauge right, and logs once', async () => {
+    // Every histogram child of a new model throws when it observes.
+    jest.spyOn(Histogram.prototype, 'labels').mockImplementation(() => ({
+      observe() {
+        throw new Error('histogram is broken');
+      },
+      startTimer: () => () => 0,
+    }));
     for (let i = 0; i < 3; i++) {
       const res = await postJson(app.baseUrl, '/shapes/value', { model: `broken-${i}` });
       expect(res.status).toBe(200);
@@ -39,12 +43,12 @@ describe.each(ADAPTERS)('faults in the metrics path never take a request down (%
     expect(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model: 'broken-0' })).toBe(0);
     const errors = logger.of('error', 'LlmMetrics');
     expect(errors).toHaveLength(1);
-    expect(String(errors[0].message)).toContain('counter is broken');
+    expect(String(errors[0].message)).toContain('histogram is broken');
   });
 
   it('serves a request untracked when its guard cannot even be opened, and logs once', async () => {
-    jest.spyOn(Gauge.prototype, 'labels').mockImplementation(() => {
-      throw new Error('gauge is broken');
+    jest.spyOn(Histogram.prototype, 'labels').mockImplementation(() => {
+      throw new Error('histogram is broken');
     });
     for (const path of ['/shapes/value', '/shapes/res', '/shapes/sse-post']) {
       const res = await postJson(app.baseUrl, path, { model: 'new-model', stream: path !== '/shapes/value', chunks: 2 });

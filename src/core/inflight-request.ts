@@ -1,6 +1,7 @@
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Histogram } from 'prom-client';
 import {
   type EndpointName,
+  Endpoint,
   ErrorType,
   REQUEST_STATUS_ERROR,
   REQUEST_STATUS_SUCCESS,
@@ -9,95 +10,117 @@ import {
   type Status,
 } from './labels.js';
 import type { TokenUsage } from './openai-payload.js';
+import { type RecordingRule, type Schema, errorTypeForStatus } from './schemas.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
-/** The streaming histograms' children of one model. */
-export interface StreamingSeries {
-  readonly timeToFirstToken: Histogram.Internal<string>;
-  readonly interTokenLatency: Histogram.Internal<string>;
-  readonly inputSequenceTokens: Histogram.Internal<string>;
-  readonly outputSequenceTokens: Histogram.Internal<string>;
-}
+/** The rules that observe a histogram. */
+export type HistogramRule = Extract<
+  RecordingRule,
+  | 'duration'
+  | 'embeddingDuration'
+  | 'timeToFirstToken'
+  | 'interTokenLatency'
+  | 'inputTokensOnSuccess'
+  | 'inputTokens'
+  | 'outputTokensOnSuccess'
+  | 'outputTokens'
+  | 'cachedTokens'
+>;
 
-/** A `requests_total` child and the increments not handed to it yet. */
-interface PendingCount {
-  readonly child: Counter.Internal;
-  pending: number;
+/** The label values of one series of a counter, besides `model`. */
+export interface CountLabels {
+  readonly endpoint?: EndpointName;
+  readonly request_type?: RequestType;
+  readonly status?: Status;
+  readonly error_type?: string;
 }
 
 /**
- * The series of one model. The in-flight count and the request counts are
- * plain numbers while requests run, handed to prom-client whenever the
- * registry is read (from the metrics' `collect`); histograms are observed as
- * requests go, through children bound once.
+ * Counts by label values, as plain numbers while requests run: handed to
+ * prom-client whenever the registry is read (`publish`, from a counter's `collect`).
  */
-export class ModelSeries {
-  /** Requests of this model in flight now. */
-  inflightCount = 0;
-  private readonly counts = new Map<string, PendingCount>();
+export class PendingCounts {
+  private readonly counts = new Map<string, { readonly labels: CountLabels; pending: number }>();
 
-  constructor(
-    readonly model: string,
-    private readonly requestCounter: Counter<string>,
-    private readonly withErrorType: boolean,
-    private readonly inflight: Gauge.Internal<string>,
-    readonly duration: Histogram.Internal<string>,
-    readonly streaming: StreamingSeries | undefined,
-  ) {}
-
-  /** Counts one finished request under these labels. */
-  count(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): void {
-    const key = this.withErrorType
-      ? `${endpoint}\u0000${requestType}\u0000${status}\u0000${errorType}`
-      : `${endpoint}\u0000${requestType}\u0000${status}`;
-    let count = this.counts.get(key);
-    if (!count) {
-      const labels = this.withErrorType
-        ? [this.model, endpoint, requestType, status, errorType]
-        : [this.model, endpoint, requestType, status];
-      count = { child: this.requestCounter.labels(...labels), pending: 0 };
-      this.counts.set(key, count);
+  /** Adds `value` to the count of `labels`, known by `key`. */
+  add(key: string, labels: CountLabels, value = 1): void {
+    const count = this.counts.get(key);
+    if (count) {
+      count.pending += value;
+    } else {
+      this.counts.set(key, { labels, pending: value });
     }
-    count.pending += 1;
   }
 
-  /** Hands the in-flight count to the gauge. */
-  publishInflight(): void {
-    this.inflight.set(this.inflightCount);
-  }
-
-  /** Hands the requests counted since the last read to the counter. */
-  publishCounts(): void {
+  /** Hands each count added since the last call to `inc`. */
+  publish(inc: (labels: CountLabels, value: number) => void): void {
     for (const count of this.counts.values()) {
       if (count.pending > 0) {
-        count.child.inc(count.pending);
+        inc(count.labels, count.pending);
         count.pending = 0;
       }
     }
   }
 }
 
+/**
+ * What one model's requests recorded: counts and gauges as plain numbers
+ * (published by the metrics' `collect`), and the children of the
+ * histograms its schema has (observed as requests go, bound once).
+ */
+export class ModelSeries {
+  /** Requests of this model between their start and their end. */
+  inProgress = 0;
+  /** Requests of this model between their start and their first token (or their end). */
+  queued = 0;
+  readonly requests = new PendingCounts();
+  readonly started = new PendingCounts();
+  readonly cancellations = new PendingCounts();
+  readonly rejections = new PendingCounts();
+  readonly outputTokens = new PendingCounts();
+
+  constructor(
+    readonly model: string,
+    /** Whether `requests_total` has `error_type`: otherwise requests of every error type count alike. */
+    private readonly withErrorType: boolean,
+    readonly histograms: Readonly<Partial<Record<HistogramRule, Histogram.Internal<string>>>>,
+  ) {}
+
+  countRequest(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): void {
+    if (this.withErrorType) {
+      this.requests.add(`${endpoint} ${requestType} ${status} ${errorType}`, { endpoint, request_type: requestType, status, error_type: errorType });
+    } else {
+      this.requests.add(`${endpoint} ${requestType} ${status}`, { endpoint, request_type: requestType, status });
+    }
+  }
+}
+
 /** What a guard shares with its service. */
 export interface GuardContext {
+  readonly schema: Schema;
   readonly clock: Clock;
   /** The guards not finished yet, so that a shutting-down app can finish them. */
   readonly open: Set<InflightGuard>;
+  /** Clients that went away before their answer ended. */
+  disconnects: number;
   /** Called when recording a metric throws; the guard carries on. */
   readonly onRecordError: (err: unknown) => void;
 }
 
+const NO_USAGE: TokenUsage = {};
+
 /**
  * One request in flight, counted exactly once (Dynamo's RAII guard).
- * Creating it increments the in-flight gauge and starts the timer; the first
- * `finish()` (or dispose) decrements the gauge, counts the request with its
- * status (`error` unless `markOk()` was called) and observes its duration.
- * Later calls do nothing.
+ * Creating it counts the request as started and in progress and starts the
+ * timer; the first `finish()` (or dispose) counts it with its status
+ * (`error` unless `markOk()` was called), observes its duration, and the
+ * token metrics its schema has. Later calls do nothing.
  *
- * A streaming request also records its time to first token and inter-token
- * latencies as output is reported (`recordOutput`), and a successful one its
- * input and output lengths (`recordUsage`, or the output tokens reported).
+ * A stream records its time to first token and inter-token latencies as its
+ * output is reported (`recordOutput`); lengths come from `recordUsage` (or,
+ * for a stream, the output tokens reported).
  */
 export class InflightGuard implements Disposable {
   private currentStatus: Status = REQUEST_STATUS_ERROR;
@@ -107,7 +130,7 @@ export class InflightGuard implements Disposable {
   private readonly startedAt: number;
   private lastOutputAt: number | undefined;
   private outputTokens = 0;
-  private usage: TokenUsage | undefined;
+  private usage: TokenUsage = NO_USAGE;
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
@@ -118,7 +141,9 @@ export class InflightGuard implements Disposable {
   ) {
     this.currentRequestType = requestType;
     this.startedAt = context.clock();
-    series.inflightCount += 1;
+    series.inProgress += 1;
+    series.queued += 1;
+    series.started.add(`${endpoint} ${requestType}`, { endpoint, request_type: requestType });
     context.open.add(this);
   }
 
@@ -168,6 +193,11 @@ export class InflightGuard implements Disposable {
     this.currentErrorType = errorType;
   }
 
+  /** The `error_type` the request's schema gives an answer of HTTP `status` (e.g. 529 → `overload`). */
+  errorTypeForStatus(status: number): ErrorType {
+    return errorTypeForStatus(status, this.context.schema);
+  }
+
   /**
    * Reports `tokens` output tokens delivered now. The first output of a
    * stream observes its time to first token; each later one observes
@@ -177,30 +207,65 @@ export class InflightGuard implements Disposable {
     if (this.isFinished || !(tokens > 0) || !Number.isFinite(tokens)) {
       return;
     }
+    const series = this.series;
+    const now = this.context.clock();
+    const previous = this.lastOutputAt;
+    this.lastOutputAt = now;
     this.outputTokens += tokens;
-    const streaming = this.series.streaming;
-    if (!streaming || this.currentRequestType !== REQUEST_TYPE_STREAM) {
+    series.outputTokens.add('', {}, tokens);
+    if (previous === undefined) {
+      series.queued -= 1;
+    }
+    if (this.currentRequestType !== REQUEST_TYPE_STREAM) {
       return;
     }
-    const now = this.context.clock();
+    const { timeToFirstToken, interTokenLatency } = series.histograms;
     try {
-      if (this.lastOutputAt === undefined) {
-        streaming.timeToFirstToken.observe((now - this.startedAt) / 1000);
-      } else {
-        const latency = (now - this.lastOutputAt) / 1000 / tokens;
+      if (previous === undefined) {
+        timeToFirstToken?.observe((now - this.startedAt) / 1000);
+      } else if (interTokenLatency) {
+        const latency = (now - previous) / 1000 / tokens;
         for (let i = 0; i < tokens; i++) {
-          streaming.interTokenLatency.observe(latency);
+          interTokenLatency.observe(latency);
         }
       }
     } catch (err) {
       this.context.onRecordError(err);
     }
-    this.lastOutputAt = now;
   }
 
   /** Reports the OpenAI `usage` of the request; the latest counts win. */
   recordUsage(usage: TokenUsage): void {
     this.usage = { ...this.usage, ...usage };
+  }
+
+  /** The client went away before its answer ended: counts a disconnected client and a cancellation (once the request finishes, it is an error). */
+  recordDisconnect(): void {
+    if (this.isFinished) {
+      return;
+    }
+    this.context.disconnects += 1;
+    this.series.cancellations.add(`${this.endpoint} ${this.currentRequestType}`, { endpoint: this.endpoint, request_type: this.currentRequestType });
+  }
+
+  /** The client went away before its answer ended: records the disconnect, and finishes as `cancelled`. */
+  cancel(): void {
+    if (this.isFinished) {
+      return;
+    }
+    this.recordDisconnect();
+    this.markError(ErrorType.Cancelled);
+    this.finish();
+  }
+
+  /** The request was refused for lack of resources: counts a rejection, and finishes as `overload`. */
+  reject(): void {
+    if (this.isFinished) {
+      return;
+    }
+    this.series.rejections.add(this.endpoint, { endpoint: this.endpoint });
+    this.markError(ErrorType.Overload);
+    this.finish();
   }
 
   /** Counts the request; runs once, however often it is called. */
@@ -211,13 +276,19 @@ export class InflightGuard implements Disposable {
     this.isFinished = true;
     this.context.open.delete(this);
     const series = this.series;
-    series.inflightCount -= 1;
+    series.inProgress -= 1;
+    if (this.lastOutputAt === undefined) {
+      series.queued -= 1;
+    }
     try {
-      series.count(this.endpoint, this.currentRequestType, this.currentStatus, this.errorType);
-      series.duration.observe(this.elapsedSeconds());
-      if (series.streaming && this.currentStatus === REQUEST_STATUS_SUCCESS) {
-        this.observeLengths(series.streaming);
+      series.countRequest(this.endpoint, this.currentRequestType, this.currentStatus, this.errorType);
+      const seconds = this.elapsedSeconds();
+      const histograms = series.histograms;
+      histograms.duration?.observe(seconds);
+      if (this.endpoint === Endpoint.Embeddings) {
+        histograms.embeddingDuration?.observe(seconds);
       }
+      this.observeLengths(histograms);
     } catch (err) {
       this.context.onRecordError(err);
     }
@@ -227,16 +298,33 @@ export class InflightGuard implements Disposable {
     this.finish();
   }
 
-  /** Lengths are known only for a request that ended well. */
-  private observeLengths(streaming: StreamingSeries): void {
-    const promptTokens = this.usage?.prompt_tokens;
-    if (promptTokens !== undefined) {
-      streaming.inputSequenceTokens.observe(promptTokens);
+  /** Input, output and cached lengths: those a schema takes on success, and those it takes whenever they are known. */
+  private observeLengths(histograms: ModelSeries['histograms']): void {
+    const { prompt_tokens: promptTokens, completion_tokens: usageCompletion } = this.usage;
+    if (this.lastOutputAt === undefined && usageCompletion !== undefined && usageCompletion > 0) {
+      // An answer that came whole: its output tokens, now.
+      this.series.outputTokens.add('', {}, usageCompletion);
     }
-    const completionTokens =
-      this.usage?.completion_tokens ?? (this.currentRequestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
-    if (completionTokens !== undefined) {
-      streaming.outputSequenceTokens.observe(completionTokens);
+    if (this.currentStatus === REQUEST_STATUS_SUCCESS) {
+      if (promptTokens !== undefined) {
+        histograms.inputTokensOnSuccess?.observe(promptTokens);
+      }
+      // A stream without usage: its counted tokens, even none.
+      const completionTokens = usageCompletion ?? (this.currentRequestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
+      if (completionTokens !== undefined) {
+        histograms.outputTokensOnSuccess?.observe(completionTokens);
+      }
+    }
+    if (promptTokens !== undefined) {
+      histograms.inputTokens?.observe(promptTokens);
+    }
+    const outputTokens = usageCompletion ?? this.outputTokens;
+    if (outputTokens > 0) {
+      histograms.outputTokens?.observe(outputTokens);
+    }
+    const cachedTokens = this.usage.prompt_tokens_details?.cached_tokens;
+    if (cachedTokens !== undefined) {
+      histograms.cachedTokens?.observe(cachedTokens);
     }
   }
 }

@@ -56,29 +56,14 @@ export const ErrorType = {
   Unavailable: 'unavailable',
   /** 501: not implemented. */
   NotImplemented: 'not_implemented',
-  /** The client went away before the response ended. */
+  /** The client went away before the response ended (or 499 in the `dynamo-frontend` schema). */
   Cancelled: 'cancelled',
+  /** The answer took too long (reported by the handler). */
+  ResponseTimeout: 'response_timeout',
   /** Anything else: a 5xx, a crash, a stream that failed. */
   Internal: 'internal',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
-
-/** The `error_type` of an error answered with HTTP `status`. */
-export function errorTypeForStatus(status: number): ErrorType {
-  switch (status) {
-    case 404:
-      return ErrorType.NotFound;
-    case 429:
-    case 529:
-      return ErrorType.Overload;
-    case 501:
-      return ErrorType.NotImplemented;
-    case 503:
-      return ErrorType.Unavailable;
-    default:
-      return status >= 400 && status < 500 ? ErrorType.Validation : ErrorType.Internal;
-  }
-}
 
 /** The `model` label value recorded when the request's model cannot be used as a label. */
 export const UNKNOWN_MODEL = 'unknown_model';

@@ -1,36 +1,38 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
-import { type Clock, type GuardContext, InflightGuard, ModelSeries } from './inflight-request.js';
+import { type BucketsOption, logBucketsFromEnv, resolveBuckets } from './buckets.js';
+import { describeValue } from './describe-value.js';
+import { type Clock, type CountLabels, type GuardContext, type HistogramRule, InflightGuard, ModelSeries, type PendingCounts } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
-import {
-  DEFAULT_PREFIX,
-  INFLIGHT_REQUESTS_HELP,
-  INPUT_SEQUENCE_TOKENS_BUCKETS,
-  INPUT_SEQUENCE_TOKENS_HELP,
-  INTER_TOKEN_LATENCY_BUCKETS,
-  INTER_TOKEN_LATENCY_HELP,
-  OUTPUT_SEQUENCE_TOKENS_BUCKETS,
-  OUTPUT_SEQUENCE_TOKENS_HELP,
-  REQUEST_DURATION_BUCKETS,
-  REQUEST_DURATION_HELP,
-  REQUESTS_TOTAL_HELP,
-  type StreamingBuckets,
-  TIME_TO_FIRST_TOKEN_BUCKETS,
-  TIME_TO_FIRST_TOKEN_HELP,
-  assertBuckets,
-  assertMetricPrefix,
-  metricNames,
-} from './metric-definitions.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
+import {
+  BUCKETS_ENV_NAMES,
+  DYNAMO_FRONTEND_BUCKETS,
+  type HistogramBuckets,
+  type MetricSpec,
+  type RecordingRule,
+  SCHEMAS,
+  type Schema,
+  type SchemaName,
+  assertMetricPrefix,
+} from './schemas.js';
 
 /** Options of `LlmMetricsService` beyond its prefix. */
 export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
-  /** Add the `error_type` label to `requests_total` (default `false`: the 0.2.1 labels exactly). */
+  /** The names and series: Dynamo 0.2.1's (default) or Dynamo's frontend today (`'dynamo-frontend'`). */
+  schema?: SchemaName;
+  /** Add the `error_type` label to `requests_total` in the 0.2.1 schema (the frontend schema always has it). */
   errorType?: boolean;
-  /** Record time to first token, inter-token latency and sequence lengths (default `true`). */
+  /** Record the token metrics: time to first token, inter-token latency, lengths, output and cached tokens (default `true`). */
   streamingMetrics?: boolean;
-  /** Buckets of the streaming histograms (finite, strictly increasing). */
-  buckets?: StreamingBuckets;
+  /** Buckets of the histograms: the bounds, or `{ min, max, count }` (log-spaced, as Dynamo makes them). */
+  buckets?: HistogramBuckets;
+  /** Read Dynamo's `DYN_METRICS_<NAME>_{MIN,MAX,COUNT}` variables for the buckets the `buckets` option leaves out. */
+  bucketsFromEnv?: boolean;
+  /** The environment `bucketsFromEnv` reads (default `process.env`); for tests. */
+  env?: Record<string, string | undefined>;
+  /** Whether each model can be served, read at every scrape: the `model_ready` gauge of the frontend schema. */
+  modelReady?: () => Iterable<readonly [model: string, ready: boolean]>;
   /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
   clock?: Clock;
   /**
@@ -38,123 +40,89 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
    * request carries on. Default: the error is thrown to the caller.
    */
   onRecordError?: (err: unknown) => void;
+  /** Called with a warning about the configuration (e.g. invalid bucket variables). Default: `process.emitWarning`. */
+  onWarning?: (message: string) => void;
 }
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
-/** A histogram labelled by `model`, registered nowhere yet. */
-function histogram(name: string, help: string, buckets: readonly number[]): Histogram<string> {
-  return new Histogram({ name, help, labelNames: ['model'], buckets: [...buckets], registers: [] });
+/** A metric of the service: its spec, full name, label names and prom-client object. */
+interface BuiltMetric {
+  readonly spec: MetricSpec;
+  readonly name: string;
+  readonly labelNames: readonly string[];
+  readonly metric: AnyMetric;
 }
 
-/** The streaming histograms, by what they measure. */
-interface StreamingHistograms {
-  readonly timeToFirstToken: Histogram<string>;
-  readonly interTokenLatency: Histogram<string>;
-  readonly inputSequenceTokens: Histogram<string>;
-  readonly outputSequenceTokens: Histogram<string>;
+/** The counts of `series` that a counter of `rule` publishes. */
+function countsOf(rule: RecordingRule, series: ModelSeries): PendingCounts | undefined {
+  switch (rule) {
+    case 'requests':
+      return series.requests;
+    case 'requestsStarted':
+      return series.started;
+    case 'cancellations':
+      return series.cancellations;
+    case 'rejections':
+      return series.rejections;
+    case 'outputTokensLive':
+      return series.outputTokens;
+    default:
+      return undefined;
+  }
 }
+
+const SCHEMA_NAMES = Object.keys(SCHEMAS);
 
 /**
- * The HTTP-service metrics of Dynamo's `dynamo-llm`, usable with plain
- * prom-client and no Nest: the 0.2.1 `requests_total`, `inflight_requests`
- * and `request_duration_seconds`, and the streaming histograms of later
- * Dynamo releases, all under `{prefix}_http_service_`.
+ * The HTTP-service metrics of NVIDIA Dynamo, usable with plain prom-client
+ * and no Nest, in one of its namings (`schema`): Dynamo 0.2.1's
+ * `{prefix}_http_service_*` (default), or Dynamo's frontend today
+ * (`dynamo_frontend_*`). A schema is a table of metrics; every request
+ * runs the same code whichever it is.
  */
 export class LlmMetricsService {
   readonly prefix: string;
+  readonly schema: Schema;
   /** Decides the `model` label value of each request; bounds the number of series. */
   readonly modelLabels: ModelLabelPolicy;
   /** Whether `requests_total` has the `error_type` label. */
   readonly hasErrorType: boolean;
 
-  private readonly requestCounter: Counter<string>;
-  private readonly inflightGauge: Gauge<string>;
-  private readonly requestDuration: Histogram<string>;
-  private readonly streaming: StreamingHistograms | undefined;
-  /** Every metric of the service, with its name (prom-client's classes do not type it). */
-  private readonly metrics: readonly { readonly name: string; readonly metric: AnyMetric }[];
+  private readonly metrics: readonly BuiltMetric[];
+  private readonly histograms: Partial<Record<HistogramRule, Histogram<string>>> = {};
   private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
 
-  /** @throws TypeError naming the prefix or the buckets option if it is invalid. */
-  constructor(prefix: string = DEFAULT_PREFIX, options: LlmMetricsServiceOptions = {}) {
-    this.prefix = assertMetricPrefix(prefix);
+  /**
+   * @param prefix the metric name prefix (default: the schema's, `nv_llm` or `dynamo_frontend`).
+   * @throws TypeError naming the prefix, the schema or a buckets option if it is invalid.
+   */
+  constructor(prefix?: string, options: LlmMetricsServiceOptions = {}) {
+    const schemaName = options.schema ?? 'dynamo-0.2.1';
+    if (!Object.hasOwn(SCHEMAS, schemaName)) {
+      throw new TypeError(`nestjs-llm-metrics: invalid schema ${describeValue(schemaName)}: one of ${SCHEMA_NAMES.join(', ')}`);
+    }
+    this.schema = SCHEMAS[schemaName];
+    this.prefix = assertMetricPrefix(prefix ?? this.schema.defaultPrefix);
     this.modelLabels = new ModelLabelPolicy(options);
-    this.hasErrorType = options.errorType === true;
+    this.hasErrorType = this.schema.errorTypeLabel === 'always' || options.errorType === true;
     this.guardContext = {
+      schema: this.schema,
       // The module's binding: the global `performance` is a getter in Node.js.
       clock: options.clock ?? (() => performance.now()),
       open: new Set(),
+      disconnects: 0,
       onRecordError:
         options.onRecordError ??
         ((err) => {
           throw err;
         }),
     };
-    const names = metricNames(prefix);
-    // The hot path counts in plain numbers; these hand them over whenever the metrics are read.
-    const seriesByModel = this.seriesByModel;
-    this.requestCounter = new Counter({
-      name: names.requestsTotal,
-      help: REQUESTS_TOTAL_HELP,
-      labelNames: ['model', 'endpoint', 'request_type', 'status', ...(this.hasErrorType ? ['error_type'] : [])],
-      registers: [],
-      collect() {
-        seriesByModel.forEach((series) => series.publishCounts());
-      },
-    });
-    this.inflightGauge = new Gauge({
-      name: names.inflightRequests,
-      help: INFLIGHT_REQUESTS_HELP,
-      labelNames: ['model'],
-      registers: [],
-      collect() {
-        seriesByModel.forEach((series) => series.publishInflight());
-      },
-    });
-    this.requestDuration = histogram(names.requestDuration, REQUEST_DURATION_HELP, REQUEST_DURATION_BUCKETS);
-    if (options.streamingMetrics !== false) {
-      const buckets = options.buckets ?? {};
-      const bucketsOf = (key: keyof StreamingBuckets, defaults: readonly number[]) =>
-        buckets[key] === undefined ? defaults : assertBuckets(`buckets.${key}`, buckets[key]);
-      this.streaming = {
-        timeToFirstToken: histogram(
-          names.timeToFirstToken,
-          TIME_TO_FIRST_TOKEN_HELP,
-          bucketsOf('timeToFirstToken', TIME_TO_FIRST_TOKEN_BUCKETS),
-        ),
-        interTokenLatency: histogram(
-          names.interTokenLatency,
-          INTER_TOKEN_LATENCY_HELP,
-          bucketsOf('interTokenLatency', INTER_TOKEN_LATENCY_BUCKETS),
-        ),
-        inputSequenceTokens: histogram(
-          names.inputSequenceTokens,
-          INPUT_SEQUENCE_TOKENS_HELP,
-          bucketsOf('inputSequenceTokens', INPUT_SEQUENCE_TOKENS_BUCKETS),
-        ),
-        outputSequenceTokens: histogram(
-          names.outputSequenceTokens,
-          OUTPUT_SEQUENCE_TOKENS_HELP,
-          bucketsOf('outputSequenceTokens', OUTPUT_SEQUENCE_TOKENS_BUCKETS),
-        ),
-      };
-    }
-    const streaming = this.streaming;
-    this.metrics = [
-      { name: names.requestsTotal, metric: this.requestCounter },
-      { name: names.inflightRequests, metric: this.inflightGauge },
-      { name: names.requestDuration, metric: this.requestDuration },
-      ...(streaming
-        ? [
-            { name: names.timeToFirstToken, metric: streaming.timeToFirstToken },
-            { name: names.interTokenLatency, metric: streaming.interTokenLatency },
-            { name: names.inputSequenceTokens, metric: streaming.inputSequenceTokens },
-            { name: names.outputSequenceTokens, metric: streaming.outputSequenceTokens },
-          ]
-        : []),
-    ];
+    const buckets = this.bucketsOf(options);
+    this.metrics = this.schema.metrics
+      .filter((spec) => !(spec.tokens && options.streamingMetrics === false) && !(spec.rule === 'ready' && !options.modelReady))
+      .map((spec) => this.build(spec, buckets, options));
   }
 
   /**
@@ -185,9 +153,9 @@ export class LlmMetricsService {
   }
 
   /**
-   * Opens the accounting of one request: increments the in-flight gauge now
-   * and counts the request when the guard finishes. `model` goes through the
-   * model-label rules, so any client input is safe to pass.
+   * Opens the accounting of one request: counts it as started and in
+   * progress now, and as finished when the guard finishes. `model` goes
+   * through the model-label rules, so any client input is safe to pass.
    */
   createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean): InflightGuard {
     const requestType = streaming ? REQUEST_TYPE_STREAM : REQUEST_TYPE_UNARY;
@@ -230,7 +198,8 @@ export class LlmMetricsService {
     errorType?: string,
   ): Promise<number> {
     const label = this.modelLabels.peek(model);
-    const { values } = await this.requestCounter.get();
+    const requests = this.metrics.find(({ spec }) => spec.rule === 'requests');
+    const { values } = await (requests?.metric as Counter<string>).get();
     let count = 0;
     for (const { labels, value } of values) {
       if (
@@ -248,30 +217,99 @@ export class LlmMetricsService {
 
   /** The number of requests for `model` in flight now. */
   async getInflightCount(model: string): Promise<number> {
-    const label = this.modelLabels.peek(model);
-    const { values } = await this.inflightGauge.get();
-    return values.find(({ labels }) => labels.model === label)?.value ?? 0;
+    return this.seriesByModel.get(this.modelLabels.peek(model))?.inProgress ?? 0;
   }
 
   private seriesFor(model: string): ModelSeries {
     let series = this.seriesByModel.get(model);
     if (!series) {
-      const streaming = this.streaming;
-      series = new ModelSeries(
-        model,
-        this.requestCounter,
-        this.hasErrorType,
-        this.inflightGauge.labels(model),
-        this.requestDuration.labels(model),
-        streaming && {
-          timeToFirstToken: streaming.timeToFirstToken.labels(model),
-          interTokenLatency: streaming.interTokenLatency.labels(model),
-          inputSequenceTokens: streaming.inputSequenceTokens.labels(model),
-          outputSequenceTokens: streaming.outputSequenceTokens.labels(model),
-        },
-      );
+      const children: Partial<Record<HistogramRule, Histogram.Internal<string>>> = {};
+      for (const [rule, histogram] of Object.entries(this.histograms) as [HistogramRule, Histogram<string>][]) {
+        children[rule] = histogram.labels(model);
+      }
+      series = new ModelSeries(model, this.hasErrorType, children);
       this.seriesByModel.set(model, series);
     }
     return series;
+  }
+
+  /** The buckets of each histogram: the option's, else the environment's (with `bucketsFromEnv`), else the schema's. */
+  private bucketsOf(options: LlmMetricsServiceOptions): HistogramBuckets {
+    const buckets: HistogramBuckets = { ...options.buckets };
+    if (options.bucketsFromEnv) {
+      const invalid: string[] = [];
+      for (const { buckets: histogram } of this.schema.metrics) {
+        if (histogram && buckets[histogram.key] === undefined) {
+          const fromEnv = logBucketsFromEnv(options.env ?? process.env, BUCKETS_ENV_NAMES[histogram.key], DYNAMO_FRONTEND_BUCKETS[histogram.key]);
+          if (fromEnv.invalid) {
+            invalid.push(fromEnv.invalid);
+          } else if (fromEnv.buckets) {
+            buckets[histogram.key] = fromEnv.buckets;
+          }
+        }
+      }
+      if (invalid.length > 0) {
+        (options.onWarning ?? ((message) => process.emitWarning(message)))(
+          `nestjs-llm-metrics: invalid bucket variables, the default buckets are used instead: ${invalid.join('; ')}`,
+        );
+      }
+    }
+    return buckets;
+  }
+
+  /** The prom-client metric of `spec`, whose `collect` publishes what the requests counted. */
+  private build(spec: MetricSpec, buckets: HistogramBuckets, options: LlmMetricsServiceOptions): BuiltMetric {
+    const name = `${this.prefix}${this.schema.infix}${spec.suffix}`;
+    const labelNames = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : [...spec.labels];
+    const seriesByModel = this.seriesByModel;
+    const context = this.guardContext;
+    const common = { name, help: spec.help, labelNames, registers: [] };
+    let metric: AnyMetric;
+    if (spec.type === 'histogram') {
+      const histogramBuckets: BucketsOption = buckets[spec.buckets!.key] ?? spec.buckets!.defaults;
+      const histogram = new Histogram({ ...common, buckets: [...resolveBuckets(`buckets.${spec.buckets!.key}`, histogramBuckets)] });
+      this.histograms[spec.rule as HistogramRule] = histogram;
+      metric = histogram;
+    } else if (spec.type === 'counter') {
+      const rule = spec.rule;
+      metric = new Counter({
+        ...common,
+        collect() {
+          const labelsOf = (series: ModelSeries, counted: CountLabels) => {
+            const labels: Record<string, string> = {};
+            for (const label of labelNames) {
+              labels[label] = label === 'model' ? series.model : (counted[label as keyof CountLabels] ?? '');
+            }
+            return labels;
+          };
+          seriesByModel.forEach((series) => countsOf(rule, series)?.publish((counted, value) => this.inc(labelsOf(series, counted), value)));
+        },
+      });
+    } else {
+      const rule = spec.rule;
+      const modelReady = options.modelReady;
+      const modelLabels = this.modelLabels;
+      metric = new Gauge({
+        ...common,
+        collect() {
+          if (rule === 'disconnects') {
+            this.set(context.disconnects);
+          } else if (rule === 'ready') {
+            this.reset();
+            try {
+              for (const [model, ready] of modelReady?.() ?? []) {
+                this.set({ model: modelLabels.resolve(model) }, ready ? 1 : 0);
+              }
+            } catch (err) {
+              // A failing readiness check leaves the gauge empty, not the whole scrape.
+              context.onRecordError(err);
+            }
+          } else {
+            seriesByModel.forEach((series) => this.set({ model: series.model }, rule === 'queued' ? series.queued : series.inProgress));
+          }
+        },
+      });
+    }
+    return { spec, name, labelNames, metric };
   }
 }

@@ -2,6 +2,8 @@
 export interface TokenUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
+  /** `cached_tokens`: prompt tokens the engine's prefix cache served. */
+  prompt_tokens_details?: { cached_tokens?: number };
 }
 
 /** What one payload (a streamed chunk, or a whole unary answer) says about the output. */
@@ -40,13 +42,20 @@ export function readUsage(value: unknown): TokenUsage | undefined {
   if (isCount(record.completion_tokens)) {
     usage.completion_tokens = record.completion_tokens;
   }
-  return usage.prompt_tokens === undefined && usage.completion_tokens === undefined ? undefined : usage;
+  const cachedTokens = asRecord(record.prompt_tokens_details)?.cached_tokens;
+  if (isCount(cachedTokens)) {
+    usage.prompt_tokens_details = { cached_tokens: cachedTokens };
+  }
+  return Object.keys(usage).length === 0 ? undefined : usage;
 }
 
-/** The Responses API names its counts `input_tokens` / `output_tokens`. */
+/** The Responses API names its counts `input_tokens` / `output_tokens` (and `input_tokens_details`). */
 function readResponsesUsage(value: unknown): TokenUsage | undefined {
   const record = asRecord(value);
-  return record && readUsage({ prompt_tokens: record.input_tokens, completion_tokens: record.output_tokens });
+  return (
+    record &&
+    readUsage({ prompt_tokens: record.input_tokens, completion_tokens: record.output_tokens, prompt_tokens_details: record.input_tokens_details })
+  );
 }
 
 /** Whether one choice of a chunk carries output: text, content, reasoning or tool calls. */

@@ -105,6 +105,10 @@ export class LlmMetricsSetup implements OnModuleDestroy {
     const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
     let recordErrorLogged = false;
     const service = new LlmMetricsService(options.prefix, {
+      schema: options.schema,
+      bucketsFromEnv: options.bucketsFromEnv,
+      modelReady: options.modelReady,
+      onWarning: (message) => this.logger.warn(message),
       onRecordError: (err) => {
         // Once: a broken collector would otherwise log on every request.
         if (!recordErrorLogged) {

@@ -1,7 +1,8 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registry } from 'prom-client';
 import { describeValue } from '../core/describe-value.js';
-import { type StreamingBuckets, assertBuckets, assertMetricPrefix } from '../core/metric-definitions.js';
+import { resolveBuckets } from '../core/buckets.js';
+import { type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
@@ -17,7 +18,9 @@ export interface LlmHttpRequest {
 
 /** Options of `LlmMetricsModule.forRoot()` (and of the `forRootAsync()` factory). */
 export interface LlmMetricsModuleOptions {
-  /** Metric name prefix (default `'nv_llm'`). */
+  /** The names and series: Dynamo 0.2.1's (default) or Dynamo's frontend today (`'dynamo-frontend'`). */
+  schema?: SchemaName;
+  /** Metric name prefix (default: the schema's, `'nv_llm'` or `'dynamo_frontend'`). */
   prefix?: string;
   /** Registry to register into (default: a new `Registry` owned by the module). Pass prom-client's `register` to share the global one. */
   registry?: Registry<RegistryContentType>;
@@ -29,12 +32,16 @@ export interface LlmMetricsModuleOptions {
   models?: ModelAllowList;
   /** Cap on distinct model label values (default 100); further models are recorded as `unknown_model`. */
   maxModels?: number;
-  /** Add the `error_type` label to `requests_total` (default `false`: the 0.2.1 labels exactly). */
+  /** Add the `error_type` label to `requests_total` in the 0.2.1 schema (default `false`: the 0.2.1 labels exactly; the frontend schema always has it). */
   errorType?: boolean;
-  /** Record time to first token, inter-token latency and input/output lengths (default `true`). */
+  /** Record the token metrics: time to first token, inter-token latency, lengths, output and cached tokens (default `true`). */
   streamingMetrics?: boolean;
-  /** Buckets of the streaming histograms, each finite and strictly increasing (Dynamo's defaults otherwise). */
-  buckets?: StreamingBuckets;
+  /** Buckets of the histograms: finite, strictly increasing bounds, or `{ min, max, count }` for Dynamo's log-spaced ones (the schema's defaults otherwise). */
+  buckets?: HistogramBuckets;
+  /** Read Dynamo's `DYN_METRICS_<NAME>_{MIN,MAX,COUNT}` variables for the buckets `buckets` leaves out (invalid ones: the defaults, and a warning). */
+  bucketsFromEnv?: boolean;
+  /** Whether each model can be served, read at every scrape: the `model_ready` gauge of the `dynamo-frontend` schema. */
+  modelReady?: () => Iterable<readonly [model: string, ready: boolean]>;
   /** Reads the model from the request (default: `request.body.model`). */
   modelFrom?: (request: LlmHttpRequest) => unknown;
   /** Reads whether the request streams (default: `request.body.stream === true`). `@Sse()` routes always stream. */
@@ -85,16 +92,22 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   ) {
     throw invalid('models', 'an array of model names or a function (model) => boolean', models);
   }
+  if (options.schema !== undefined && !Object.hasOwn(SCHEMAS, options.schema)) {
+    throw invalid('schema', `one of ${Object.keys(SCHEMAS).map((name) => `"${name}"`).join(', ')}`, options.schema);
+  }
   for (const option of ['modelFrom', 'streamFrom'] as const) {
     if (options[option] !== undefined && typeof options[option] !== 'function') {
       throw invalid(option, 'a function (request) => value', options[option]);
     }
   }
+  if (options.modelReady !== undefined && typeof options.modelReady !== 'function') {
+    throw invalid('modelReady', 'a function () => Iterable<[model, ready]>', options.modelReady);
+  }
   const { registry } = options;
   if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
     throw invalid('registry', "a prom-client Registry", registry);
   }
-  for (const option of ['errorType', 'streamingMetrics'] as const) {
+  for (const option of ['errorType', 'streamingMetrics', 'bucketsFromEnv'] as const) {
     if (options[option] !== undefined && typeof options[option] !== 'boolean') {
       throw invalid(option, 'a boolean', options[option]);
     }
@@ -104,13 +117,21 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
     if (typeof buckets !== 'object' || buckets === null) {
       throw invalid('buckets', 'an object of bucket arrays', buckets);
     }
-    const known: (keyof StreamingBuckets)[] = ['timeToFirstToken', 'interTokenLatency', 'inputSequenceTokens', 'outputSequenceTokens'];
+    const known: HistogramKey[] = [
+      'requestDuration',
+      'timeToFirstToken',
+      'interTokenLatency',
+      'inputSequenceTokens',
+      'outputSequenceTokens',
+      'cachedTokens',
+      'embeddingLatency',
+    ];
     for (const [key, value] of Object.entries(buckets)) {
-      if (!known.includes(key as keyof StreamingBuckets)) {
+      if (!known.includes(key as HistogramKey)) {
         throw invalid('buckets', `an object with the keys ${known.join(', ')}`, buckets);
       }
       if (value !== undefined) {
-        assertBuckets(`buckets.${key}`, value);
+        resolveBuckets(`buckets.${key}`, value);
       }
     }
   }

@@ -30,6 +30,15 @@ export class LlmRequestMetrics {
   }
 
   /**
+   * Reports that the engine refused the request for lack of resources: it is
+   * counted now, as an `overload` error (and in `model_rejection_total` of the
+   * `dynamo-frontend` schema), whatever the handler answers then.
+   */
+  markRejected(): void {
+    this.tracking?.markRejected();
+  }
+
+  /**
    * Reports that `count` output tokens are being sent now, for chunks without
    * a `usage` or whose choices hold several tokens. From the first call on,
    * chunks are no longer counted as one token each.

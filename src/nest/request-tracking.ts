@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { InflightGuard } from '../core/inflight-request.js';
-import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, errorTypeForStatus } from '../core/labels.js';
+import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM } from '../core/labels.js';
 import type { LlmMetricsService } from '../core/llm-metrics.service.js';
 import { type PayloadSummary, type TokenUsage, parseJson, summarizePayload } from '../core/openai-payload.js';
 import { SseEventReader } from '../core/sse-event-reader.js';
@@ -77,14 +77,19 @@ export class RequestTracking implements ResponseObserver {
     if (this.bodyFailure !== undefined) {
       this.finishWithError(this.bodyFailure);
     } else if (statusCode >= 400) {
-      this.finishWithError(errorTypeForStatus(statusCode));
+      this.finishWithError(this.guard.errorTypeForStatus(statusCode));
     } else {
       this.succeed();
     }
   }
 
   observeAbort(clientLeft: boolean): void {
-    this.finishWithError(clientLeft ? ErrorType.Cancelled : (this.bodyFailure ?? ErrorType.Internal));
+    if (clientLeft) {
+      this.guard.recordDisconnect();
+      this.finishWithError(ErrorType.Cancelled);
+    } else {
+      this.finishWithError(this.bodyFailure ?? ErrorType.Internal);
+    }
   }
 
   /**
@@ -95,13 +100,18 @@ export class RequestTracking implements ResponseObserver {
   routeFailed(err: unknown): void {
     if (this.response.headersSent) {
       const status = statusOf(err);
-      this.bodyFailure = status === undefined ? ErrorType.Internal : errorTypeForStatus(status);
+      this.bodyFailure = status === undefined ? ErrorType.Internal : this.guard.errorTypeForStatus(status);
     }
   }
 
   /** From the handler: the request failed in-band (e.g. an error event in a stream that otherwise ends well). */
   markError(errorType: ErrorType): void {
     this.inBandErrorType = errorType;
+  }
+
+  /** From the handler: the engine refused the request for lack of resources; it is counted now, as `overload`. */
+  markRejected(): void {
+    this.guard.reject();
   }
 
   /** From the handler: `count` output tokens are being sent now. */

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { LlmMetricsModule, type LlmMetricsModuleExtras, type LlmMetricsModuleOptions } from '../src/index.js';
+import { LlmMetricsModule, type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, type SchemaName } from '../src/index.js';
 import { MockEngineModule } from './engine/mock-engine.module.js';
+import { MockEngineService } from './engine/mock-engine.service.js';
 import { MetricsTokenGuard } from './metrics/metrics-token.guard.js';
 import { DEFAULT_MOCK_MODELS, DEFAULT_TOKEN_DELAY_MS } from './engine/mock-engine.options.js';
 import { ChatCompletionsService } from './openai/chat-completions.service.js';
@@ -17,6 +18,10 @@ export interface SampleOptions {
   models?: string[];
   /** Bearer token `/metrics` asks for (default: `METRICS_TOKEN` from the environment; unset: open). */
   metricsToken?: string;
+  /** Chat completions the engine serves at once; one more is answered 529 (default: `MOCK_CAPACITY` from the environment, else no limit). */
+  capacity?: number;
+  /** Models that fail every request with an HTTP status (default: `MOCK_FAILURES`, e.g. `mock-flaky:503,mock-busy:429`). */
+  failures?: Record<string, number>;
   /** Options of `LlmMetricsModule.forRoot()`, over the sample's (e.g. `{ registry }`). */
   metrics?: Partial<LlmMetricsModuleOptions & LlmMetricsModuleExtras>;
 }
@@ -34,6 +39,41 @@ function tokenDelayFromEnv(): number {
   return delay;
 }
 
+/** `METRICS_SCHEMA` from the environment: the metrics' names (default `dynamo-0.2.1`). */
+function schemaFromEnv(): SchemaName {
+  const raw = process.env.METRICS_SCHEMA?.trim() || 'dynamo-0.2.1';
+  if (raw !== 'dynamo-0.2.1' && raw !== 'dynamo-frontend') {
+    throw new RangeError(`METRICS_SCHEMA must be "dynamo-0.2.1" or "dynamo-frontend", got "${raw}"`);
+  }
+  return raw;
+}
+
+/** `MOCK_CAPACITY` from the environment, if it is set. */
+function capacityFromEnv(): number | undefined {
+  const raw = process.env.MOCK_CAPACITY?.trim();
+  if (!raw) {
+    return undefined;
+  }
+  const capacity = Number(raw);
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new RangeError(`MOCK_CAPACITY must be a positive integer, got "${raw}"`);
+  }
+  return capacity;
+}
+
+/** `MOCK_FAILURES` from the environment: `model:status` pairs, separated by commas. */
+function failuresFromEnv(): Record<string, number> {
+  const failures: Record<string, number> = {};
+  for (const pair of (process.env.MOCK_FAILURES ?? '').split(',').filter((entry) => entry.trim() !== '')) {
+    const [model, status] = pair.trim().split(':');
+    if (!model || !/^\d{3}$/.test(status ?? '')) {
+      throw new RangeError(`MOCK_FAILURES must be model:status pairs separated by commas, got "${pair}"`);
+    }
+    failures[model] = Number(status);
+  }
+  return failures;
+}
+
 /**
  * The sample OpenAI-compatible server: a mock engine behind `/v1`, with its
  * LLM metrics at `GET /metrics`. Build it with `AppModule.register(options)`.
@@ -42,20 +82,39 @@ function tokenDelayFromEnv(): number {
 export class AppModule {
   /** The app module, configured with `options`. */
   static register(options: SampleOptions = {}): DynamicModule {
-    const models = options.models ?? [...DEFAULT_MOCK_MODELS];
+    const failures = options.failures ?? failuresFromEnv();
+    const models = [...new Set([...(options.models ?? DEFAULT_MOCK_MODELS), ...Object.keys(failures)])];
     const metricsToken = options.metricsToken ?? (process.env.METRICS_TOKEN || undefined);
+    // One engine module, imported here and by the metrics module, which reads its readiness.
+    const engine = MockEngineModule.register({
+      models,
+      failures,
+      capacity: options.capacity ?? capacityFromEnv(),
+      tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv(),
+    });
+    const { isGlobal, path, controller, guards, ...metrics } = options.metrics ?? {};
     return {
       module: AppModule,
       imports: [
-        // Only the served models get a series of their own; any other name is
-        // recorded as `unknown_model`, so clients cannot create series at will.
-        LlmMetricsModule.forRoot({
-          models,
+        LlmMetricsModule.forRootAsync({
+          imports: [engine],
+          inject: [MockEngineService],
+          useFactory: (mockEngine: MockEngineService): LlmMetricsModuleOptions => ({
+            schema: schemaFromEnv(),
+            // Only the served models get a series of their own; any other name is
+            // recorded as `unknown_model`, so clients cannot create series at will.
+            models,
+            // `model_ready` of the dynamo-frontend schema, read at every scrape.
+            modelReady: () => mockEngine.readiness(),
+            ...metrics,
+          }),
           // With a token, only a scraper that sends it reads the metrics.
-          guards: metricsToken ? [new MetricsTokenGuard(metricsToken)] : [],
-          ...options.metrics,
+          guards: guards ?? (metricsToken ? [new MetricsTokenGuard(metricsToken)] : []),
+          isGlobal,
+          path,
+          controller,
         }),
-        MockEngineModule.register({ models, tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv() }),
+        engine,
       ],
       controllers: [OpenAiController, ChatSseController],
       providers: [ChatCompletionsService, CompletionsService, EmbeddingsService],

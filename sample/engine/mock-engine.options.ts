@@ -13,4 +13,8 @@ export interface MockEngineOptions {
   models?: readonly string[];
   /** Pause before each token, in milliseconds; `0` generates as fast as possible (default {@link DEFAULT_TOKEN_DELAY_MS}). */
   tokenDelayMs?: number;
+  /** Generations the engine runs at once; one more is refused as overloaded (default: no limit). */
+  capacity?: number;
+  /** Served models that fail every request with this HTTP status (400–599), to see errors in the metrics; a 503 one is not ready. */
+  failures?: Readonly<Record<string, number>>;
 }

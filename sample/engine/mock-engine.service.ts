@@ -15,6 +15,16 @@ export interface MockModel {
   readonly ownedBy: string;
 }
 
+/** Thrown by {@link MockEngineService.admit} when every generation slot is taken. */
+export class EngineOverloadedError extends Error {
+  constructor(capacity: number) {
+    super(`The engine runs ${capacity} generation(s) at once, and all are taken`);
+  }
+}
+
+/** How many prompts the prefix cache remembers before it starts afresh. */
+const PROMPT_CACHE_SIZE = 1000;
+
 /** How one generation runs. */
 export interface GenerateOptions {
   /** Stop after this many tokens (default {@link MOCK_REPLY_TOKENS}, which is also the most a reply has). */
@@ -31,6 +41,11 @@ export interface GenerateOptions {
 export class MockEngineService {
   private readonly models: readonly MockModel[];
   private readonly tokenDelayMs: number;
+  private readonly capacity: number;
+  private readonly failures: ReadonlyMap<string, number>;
+  /** Prompts seen before: their tokens are "cached" the next time. */
+  private readonly promptCache = new Set<string>();
+  private running = 0;
 
   constructor(@Inject(MOCK_ENGINE_OPTIONS) options: MockEngineOptions) {
     const tokenDelayMs = options.tokenDelayMs ?? DEFAULT_TOKEN_DELAY_MS;
@@ -38,8 +53,19 @@ export class MockEngineService {
       throw new RangeError(`MockEngineService: tokenDelayMs must be a non-negative number, got ${tokenDelayMs}`);
     }
     this.tokenDelayMs = tokenDelayMs;
+    this.capacity = options.capacity ?? Number.POSITIVE_INFINITY;
+    if (!(this.capacity >= 1)) {
+      throw new RangeError(`MockEngineService: capacity must be at least 1, got ${options.capacity}`);
+    }
+    this.failures = new Map(Object.entries(options.failures ?? {}));
+    for (const [model, status] of this.failures) {
+      if (!Number.isInteger(status) || status < 400 || status > 599) {
+        throw new RangeError(`MockEngineService: model ${model} must fail with an HTTP status from 400 to 599, got ${status}`);
+      }
+    }
     const created = Math.floor(Date.now() / 1000);
-    this.models = (options.models ?? DEFAULT_MOCK_MODELS).map((id) => ({ id, created, ownedBy: 'mock-engine' }));
+    const ids = new Set([...(options.models ?? DEFAULT_MOCK_MODELS), ...this.failures.keys()]);
+    this.models = [...ids].map((id) => ({ id, created, ownedBy: 'mock-engine' }));
   }
 
   /** The models the engine serves. */
@@ -50,6 +76,50 @@ export class MockEngineService {
   /** Whether the engine serves `model`. */
   hasModel(model: string): boolean {
     return this.models.some(({ id }) => id === model);
+  }
+
+  /** The HTTP status every request for `model` fails with, if it is one of the failing models. */
+  failureOf(model: string): number | undefined {
+    return this.failures.get(model);
+  }
+
+  /** Whether each model can take requests now: all but those failing with 503. */
+  readiness(): [model: string, ready: boolean][] {
+    return this.models.map(({ id }) => [id, this.failures.get(id) !== 503]);
+  }
+
+  /**
+   * Takes a generation slot.
+   * @returns the function that gives it back (call it once the answer is over).
+   * @throws EngineOverloadedError if all `capacity` slots are taken.
+   */
+  admit(): () => void {
+    if (this.running >= this.capacity) {
+      throw new EngineOverloadedError(this.capacity);
+    }
+    this.running++;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.running--;
+      }
+    };
+  }
+
+  /**
+   * The tokens of `prompt` the engine's prefix cache holds: all of them if it
+   * saw the same prompt before, none otherwise; it holds them from now on.
+   */
+  cachedTokens(prompt: string): number {
+    if (this.promptCache.has(prompt)) {
+      return this.countTokens(prompt);
+    }
+    if (this.promptCache.size >= PROMPT_CACHE_SIZE) {
+      this.promptCache.clear();
+    }
+    this.promptCache.add(prompt);
+    return 0;
   }
 
   /** Number of tokens in `text`, as this engine counts them: its whitespace-separated words. */

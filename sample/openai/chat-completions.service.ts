@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { MockEngineService } from '../engine/mock-engine.service.js';
 import { validateChatCompletionRequest } from './openai-request.validation.js';
-import { ModelNotFoundException } from './openai.exceptions.js';
+import { assertServed } from './openai.exceptions.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, FinishReason, Usage } from './openai.types.js';
 
 /** The prompt the engine answers: the last user message (or the last message if no user spoke). */
@@ -19,18 +19,18 @@ export class ChatCompletionsService {
   /**
    * Checks a request body.
    * @throws InvalidRequestException (400) if it is malformed.
-   * @throws ModelNotFoundException (404) if the engine does not serve its model.
+   * @throws ModelNotFoundException (404) if the engine does not serve its model,
+   *   or an HttpException of the model's status if it is one of the engine's failing models.
    */
   parse(body: unknown): ChatCompletionRequest {
     const request = validateChatCompletionRequest(body);
-    if (!this.engine.hasModel(request.model)) {
-      throw new ModelNotFoundException(request.model);
-    }
+    assertServed(this.engine, request.model);
     return request;
   }
 
   /** The whole completion; aborting `signal` stops the generation (the promise then rejects with an `AbortError`). */
   async create(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletion> {
+    const cachedTokens = this.engine.cachedTokens(this.promptText(request));
     let content = '';
     let completionTokens = 0;
     for await (const token of this.generate(request, signal)) {
@@ -49,7 +49,7 @@ export class ChatCompletionsService {
           finish_reason: this.finishReason(request, completionTokens),
         },
       ],
-      usage: this.usage(request, completionTokens),
+      usage: this.usage(request, completionTokens, cachedTokens),
     };
   }
 
@@ -60,6 +60,7 @@ export class ChatCompletionsService {
    * the iteration, stops the generation.
    */
   async *stream(request: ChatCompletionRequest, signal?: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    const cachedTokens = this.engine.cachedTokens(this.promptText(request));
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const chunk = (choices: ChatCompletionChunk['choices'], usage?: Usage): ChatCompletionChunk => ({
@@ -79,7 +80,7 @@ export class ChatCompletionsService {
     }
     yield chunk([{ index: 0, delta: {}, finish_reason: this.finishReason(request, completionTokens) }]);
     if (request.stream_options?.include_usage) {
-      yield chunk([], this.usage(request, completionTokens));
+      yield chunk([], this.usage(request, completionTokens, cachedTokens));
     }
   }
 
@@ -91,8 +92,18 @@ export class ChatCompletionsService {
     return request.max_tokens !== undefined && completionTokens >= request.max_tokens ? 'length' : 'stop';
   }
 
-  private usage(request: ChatCompletionRequest, completionTokens: number): Usage {
-    const promptTokens = request.messages.reduce((sum, { content }) => sum + this.engine.countTokens(content), 0);
-    return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  /** The text of every message: what the engine reads, and caches. */
+  private promptText(request: ChatCompletionRequest): string {
+    return request.messages.map(({ content }) => content).join('\n');
+  }
+
+  private usage(request: ChatCompletionRequest, completionTokens: number, cachedTokens: number): Usage {
+    const promptTokens = this.engine.countTokens(this.promptText(request));
+    return {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: cachedTokens },
+    };
   }
 }

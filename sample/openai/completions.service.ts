@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { MockEngineService } from '../engine/mock-engine.service.js';
 import { validateCompletionRequest } from './openai-request.validation.js';
-import { ModelNotFoundException } from './openai.exceptions.js';
+import { assertServed } from './openai.exceptions.js';
 import type { CompletionRequest, FinishReason, TextCompletion, Usage } from './openai.types.js';
 
 /** The prompts of a request: a batch answers each with a choice of its own, in order. */
@@ -18,18 +18,18 @@ export class CompletionsService {
   /**
    * Checks a request body.
    * @throws InvalidRequestException (400) if it is malformed.
-   * @throws ModelNotFoundException (404) if the engine does not serve its model.
+   * @throws ModelNotFoundException (404) if the engine does not serve its model,
+   *   or an HttpException of the model's status if it is one of the engine's failing models.
    */
   parse(body: unknown): CompletionRequest {
     const request = validateCompletionRequest(body);
-    if (!this.engine.hasModel(request.model)) {
-      throw new ModelNotFoundException(request.model);
-    }
+    assertServed(this.engine, request.model);
     return request;
   }
 
   /** The whole completion, a choice per prompt; aborting `signal` stops the generation. */
   async create(request: CompletionRequest, signal?: AbortSignal): Promise<TextCompletion> {
+    const cachedTokens = this.cachedTokens(request);
     const choices: TextCompletion['choices'] = [];
     let completionTokens = 0;
     for (const [index, prompt] of promptsOf(request).entries()) {
@@ -48,7 +48,7 @@ export class CompletionsService {
       created: Math.floor(Date.now() / 1000),
       model: request.model,
       choices,
-      usage: this.usage(request, completionTokens),
+      usage: this.usage(request, completionTokens, cachedTokens),
     };
   }
 
@@ -59,6 +59,7 @@ export class CompletionsService {
    * choices. Aborting `signal`, or stopping the iteration, stops the generation.
    */
   async *stream(request: CompletionRequest, signal?: AbortSignal): AsyncGenerator<TextCompletion> {
+    const cachedTokens = this.cachedTokens(request);
     const id = `cmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const chunk = (choices: TextCompletion['choices'], usage?: Usage): TextCompletion => ({
@@ -80,7 +81,7 @@ export class CompletionsService {
       yield chunk([{ index, text: '', logprobs: null, finish_reason: this.finishReason(request, tokens) }]);
     }
     if (request.stream_options?.include_usage) {
-      yield chunk([], this.usage(request, completionTokens));
+      yield chunk([], this.usage(request, completionTokens, cachedTokens));
     }
   }
 
@@ -88,8 +89,18 @@ export class CompletionsService {
     return request.max_tokens !== undefined && completionTokens >= request.max_tokens ? 'length' : 'stop';
   }
 
-  private usage(request: CompletionRequest, completionTokens: number): Usage {
+  /** The prompt tokens of every prompt the engine's prefix cache holds. */
+  private cachedTokens(request: CompletionRequest): number {
+    return promptsOf(request).reduce((sum, prompt) => sum + this.engine.cachedTokens(prompt), 0);
+  }
+
+  private usage(request: CompletionRequest, completionTokens: number, cachedTokens: number): Usage {
     const promptTokens = promptsOf(request).reduce((sum, prompt) => sum + this.engine.countTokens(prompt), 0);
-    return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    return {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: cachedTokens },
+    };
   }
 }

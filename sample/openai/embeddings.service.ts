@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { MockEngineService } from '../engine/mock-engine.service.js';
 import { validateEmbeddingRequest } from './openai-request.validation.js';
-import { ModelNotFoundException } from './openai.exceptions.js';
+import { assertServed } from './openai.exceptions.js';
 import type { EmbeddingList, EmbeddingRequest } from './openai.types.js';
 
 /** Length of the mock vectors. */
@@ -16,13 +16,12 @@ export class EmbeddingsService {
   /**
    * Checks a request body.
    * @throws InvalidRequestException (400) if it is malformed.
-   * @throws ModelNotFoundException (404) if the engine does not serve its model.
+   * @throws ModelNotFoundException (404) if the engine does not serve its model,
+   *   or an HttpException of the model's status if it is one of the engine's failing models.
    */
   parse(body: unknown): EmbeddingRequest {
     const request = validateEmbeddingRequest(body);
-    if (!this.engine.hasModel(request.model)) {
-      throw new ModelNotFoundException(request.model);
-    }
+    assertServed(this.engine, request.model);
     return request;
   }
 

@@ -2,12 +2,12 @@ import { Body, Controller, Get, Header, HttpCode, Post, Res, StreamableFile } fr
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { Endpoint, TrackLlm } from '../../src/index.js';
-import { MockEngineService } from '../engine/mock-engine.service.js';
+import { Endpoint, type LlmRequestMetrics, RequestMetrics, TrackLlm } from '../../src/index.js';
+import { EngineOverloadedError, MockEngineService } from '../engine/mock-engine.service.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
 import { CompletionsService } from './completions.service.js';
 import { EmbeddingsService } from './embeddings.service.js';
-import { openAiErrorBody } from './openai.exceptions.js';
+import { EngineOverloadedException, openAiErrorBody } from './openai.exceptions.js';
 import type { ChatCompletionRequest, EmbeddingList, ModelList, TextCompletion } from './openai.types.js';
 import { SSE_DONE_EVENT, formatServerSentEvent, toServerSentEvents } from './server-sent-events.format.js';
 
@@ -44,19 +44,28 @@ export class OpenAiController {
    * the response (`@Res()`) and writes Server-Sent Events by hand, stopping the
    * generation when the client goes away. The request is counted when the
    * response ends: `success` once it is written whole, `error` if it fails or
-   * the client disconnects first.
+   * the client disconnects first. When the engine has no room, the handler
+   * reports a rejection (`markRejected()`) and answers 529.
    */
   @Post('chat/completions')
   @HttpCode(200)
   @TrackLlm(Endpoint.ChatCompletions)
-  async chatCompletions(@Body() body: unknown, @Res() reply: ExpressOrFastifyReply): Promise<void> {
+  async chatCompletions(
+    @Body() body: unknown,
+    @Res() reply: ExpressOrFastifyReply,
+    @RequestMetrics() metrics: LlmRequestMetrics,
+  ): Promise<void> {
     // Thrown before anything is written, so Nest's exception filter still
-    // answers, even on a `@Res()` route: 400, or 404 for an unknown model.
+    // answers, even on a `@Res()` route: 400, 404 for an unknown model, or 529.
     const request = this.chat.parse(body);
+    const release = this.admit(metrics);
     // The Node.js response: Express's `Response` is one, Fastify's reply holds one as `raw`.
     const res = 'raw' in reply ? reply.raw : reply;
     const clientGone = new AbortController();
-    res.once('close', () => clientGone.abort());
+    res.once('close', () => {
+      release();
+      clientGone.abort();
+    });
     try {
       if (request.stream) {
         await this.streamChatCompletion(request, res, clientGone.signal);
@@ -96,6 +105,22 @@ export class OpenAiController {
   @TrackLlm(Endpoint.Embeddings)
   createEmbeddings(@Body() body: unknown): EmbeddingList {
     return this.embeddings.create(this.embeddings.parse(body));
+  }
+
+  /**
+   * Takes a slot of the engine for the request.
+   * @throws EngineOverloadedException (529) when the engine has none left, once the rejection is reported.
+   */
+  private admit(metrics: LlmRequestMetrics): () => void {
+    try {
+      return this.engine.admit();
+    } catch (err) {
+      if (err instanceof EngineOverloadedError) {
+        metrics.markRejected();
+        throw new EngineOverloadedException();
+      }
+      throw err;
+    }
   }
 
   private async streamChatCompletion(request: ChatCompletionRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {

@@ -41,6 +41,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Prompt tokens the engine's prefix cache served. */
+  prompt_tokens_details: { cached_tokens: number };
 }
 
 /** Answer of a unary chat completion. */

@@ -39,7 +39,8 @@ function isGuardClass(guard: CanActivate | Type<CanActivate>): guard is Type<Can
 /** The module's providers, the metrics route and the global flag, from the options given beside the options themselves. */
 function defineModule(definition: DynamicModule, givenExtras: LlmMetricsModuleExtras): DynamicModule {
   validateModuleExtras(givenExtras);
-  const extras = { ...DEFAULT_EXTRAS, ...givenExtras };
+  // An option given as `undefined` keeps its default.
+  const extras = { ...DEFAULT_EXTRAS, ...Object.fromEntries(Object.entries(givenExtras).filter(([, value]) => value !== undefined)) };
   // Guard classes are created by Nest, so that they can inject what they need.
   const guardClasses = extras.guards.filter(isGuardClass);
   const providers: Provider[] = [

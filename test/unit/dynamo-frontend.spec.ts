@@ -1,33 +1,8 @@
 import { Registry } from 'prom-client';
 import { Endpoint, ErrorType, LlmMetricsService, errorTypeForStatus } from '../../src/index.js';
 import { DYNAMO_FRONTEND } from '../../src/core/schemas.js';
+import { DYNAMO_FRONTEND_REFERENCE as REFERENCE } from '../support/dynamo-frontend.reference.js';
 import { parseExposition, valueOf } from '../support/exposition.js';
-
-/** Name, type, labels and help text of every metric, as `dynamo-frontend-metrics.md` lists them. */
-const REFERENCE: [string, string, string[], string][] = [
-  ['requests_total', 'counter', ['model', 'endpoint', 'request_type', 'status', 'error_type'], 'Total number of LLM requests processed'],
-  ['requests_started_total', 'counter', ['model', 'endpoint', 'request_type'], 'Total number of LLM requests accepted by the frontend handler'],
-  ['active_requests', 'gauge', ['model'], 'Number of requests currently being handled by the frontend, from HTTP handler entry to response completion'],
-  ['inflight_requests', 'gauge', ['model'], 'Number of inflight requests'],
-  ['queued_requests', 'gauge', ['model'], 'Number of requests in HTTP processing queue'],
-  ['disconnected_clients', 'gauge', [], 'Number of disconnected clients'],
-  ['model_cancellation_total', 'counter', ['model', 'endpoint', 'request_type'], 'Total number of request cancellations'],
-  ['model_rejection_total', 'counter', ['model', 'endpoint'], 'Total number of requests rejected due to resource exhaustion'],
-  ['model_ready', 'gauge', ['model'], 'Whether the frontend can route at least one inference request for the model (1 = ready, 0 = not ready)'],
-  ['request_duration_seconds', 'histogram', ['model'], 'Duration of LLM requests'],
-  ['time_to_first_token_seconds', 'histogram', ['model'], 'Time to first token in seconds'],
-  ['inter_token_latency_seconds', 'histogram', ['model'], 'Inter-token latency in seconds'],
-  ['input_sequence_tokens', 'histogram', ['model'], 'Input sequence length in tokens'],
-  ['output_sequence_tokens', 'histogram', ['model'], 'Output sequence length in tokens'],
-  ['output_tokens_total', 'counter', ['model'], 'Total number of output tokens generated (updates in real-time)'],
-  ['cached_tokens', 'histogram', ['model'], 'Number of cached tokens (prefix cache hits) per request'],
-  [
-    'embedding_latency_seconds',
-    'histogram',
-    ['model'],
-    'End-to-end latency of /v1/embeddings requests, in seconds. Distinct from request_duration_seconds so the bucket range can cover sub-second pooling-model inference.',
-  ],
-];
 
 /** A clock the test moves by hand, in milliseconds. */
 class ManualClock {

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import OpenAI, { APIError } from 'openai';
 import { AppModule } from '../sample/app.module.js';
 import { REQUEST_DURATION_BUCKETS, TIME_TO_FIRST_TOKEN_BUCKETS } from '../src/index.js';
+import { LABEL_VALUES, allPanels, exprsAnywhere, loadDashboard, panelQueries, substitute, variableQuery } from './support/grafana.js';
 import { type RunningApp, startApp } from './support/http.js';
 import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
 
@@ -170,97 +170,9 @@ function byLabel(samples: VectorSample[], label: string): Record<string, number>
 }
 
 // ---------------------------------------------------------------------------
-// The dashboard: its queries, found both by structure and by a blind walk.
-
-interface Panel {
-  id?: number;
-  type?: string;
-  title?: string;
-  datasource?: { type?: string; uid?: string };
-  panels?: Panel[];
-  targets?: { refId?: string; expr?: string; datasource?: { type?: string; uid?: string } }[];
-}
-
-interface Variable {
-  name: string;
-  type: string;
-  multi?: boolean;
-  includeAll?: boolean;
-  allValue?: string;
-  query?: string | { query?: string };
-  definition?: string;
-  datasource?: { type?: string; uid?: string };
-}
-
-interface Dashboard {
-  title?: string;
-  uid?: string;
-  schemaVersion?: number;
-  panels: Panel[];
-  templating: { list: Variable[] };
-}
-
-interface PanelQuery {
-  panel: Panel;
-  refId: string;
-  expr: string;
-}
-
-const loadDashboard = (): Dashboard => JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as Dashboard;
-
-/** Every panel, those inside collapsed rows included. */
-function allPanels(panels: Panel[]): Panel[] {
-  return panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])]);
-}
-
-function panelQueries(dashboard: Dashboard): PanelQuery[] {
-  return allPanels(dashboard.panels).flatMap((panel) =>
-    (panel.targets ?? []).filter((target) => target.expr !== undefined).map((target) => ({ panel, refId: target.refId ?? '?', expr: target.expr! })),
-  );
-}
-
-function variableQuery(variable: Variable): string | undefined {
-  return typeof variable.query === 'string' ? variable.query : variable.query?.query;
-}
-
-/** Every string under an `expr` key, anywhere in the JSON. */
-function exprsAnywhere(node: unknown): string[] {
-  if (Array.isArray(node)) {
-    return node.flatMap(exprsAnywhere);
-  }
-  if (node && typeof node === 'object') {
-    return Object.entries(node).flatMap(([key, value]) => (key === 'expr' && typeof value === 'string' ? [value] : exprsAnywhere(value)));
-  }
-  return [];
-}
-
-const BUILT_IN_INTERVALS = /\$__rate_interval|\$\{__rate_interval\}|\$__interval|\$\{__interval\}|\$__range|\$\{__range\}/g;
-const VARIABLE_USE = /\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g;
-
-/**
- * `expr` as Grafana would send it with every variable at "All": the
- * dashboard's multi-value variables become `.*` (their `allValue`), the
- * interval variables `1m`. An unknown variable throws.
- */
-function substitute(expr: string, dashboard: Dashboard): string {
-  const values = new Map(dashboard.templating.list.filter((v) => v.type === 'query').map((v) => [v.name, v.allValue ?? '.*']));
-  return expr.replace(BUILT_IN_INTERVALS, '1m').replace(VARIABLE_USE, (use, a?: string, b?: string, c?: string) => {
-    const name = (a ?? b ?? c)!;
-    const value = values.get(name);
-    if (value === undefined) {
-      throw new Error(`unknown variable ${use} in ${expr}`);
-    }
-    return value;
-  });
-}
-
-/** Grafana's own pattern for `label_values([selector,] label)`. */
-const LABEL_VALUES = /^label_values\((?:(.+),\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\)\s*$/;
-
-// ---------------------------------------------------------------------------
 
 describe('the Grafana dashboard sample/grafana/llm-metrics.json', () => {
-  const dashboard = loadDashboard();
+  const dashboard = loadDashboard(DASHBOARD_FILE);
 
   it('parses as an importable dashboard: schemaVersion 39, a uid, a datasource variable, a non-empty panel list with unique ids', () => {
     expect(dashboard.schemaVersion).toBe(39);
@@ -327,7 +239,7 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
   const apps = new Map<Replica, RunningApp>();
   let prometheus: PrometheusServer | undefined;
   const timings: ClientTimings = { maxDuration: 0, maxFirstContent: 0 };
-  const dashboard = loadDashboard();
+  const dashboard = loadDashboard(DASHBOARD_FILE);
 
   /** `sum by (instance)` of the requests, as Prometheus has them now. */
   const countedPerInstance = async () => byLabel(await prometheus!.queryVector(`sum by (instance) (${REQUESTS})`), 'instance');

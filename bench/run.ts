@@ -4,6 +4,7 @@ import { line } from './support/rounds.js';
 import { floor } from './floor.bench.js';
 import { memory } from './memory.bench.js';
 import { peerComparison } from './peer.bench.js';
+import { schemaCost } from './schemas.bench.js';
 import { scrapeCost } from './scrape.bench.js';
 import { streamingOverhead } from './streaming-overhead.bench.js';
 import { unaryOverhead } from './unary-overhead.bench.js';
@@ -24,6 +25,11 @@ if (wants('unary')) {
 if (wants('streaming')) {
   for (const adapter of ['express', 'fastify'] as const) {
     await streamingOverhead(adapter, quick ? 5 : 151, quick ? 50 : 30);
+  }
+}
+if (wants('schemas')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await schemaCost(adapter, quick ? 5 : 101, quick ? 300 : 300, quick ? 20 : 30);
   }
 }
 if (wants('peer')) {

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { Endpoint, LlmMetricsModule, TrackLlm } from '../src/index.js';
+import { Endpoint, LlmMetricsModule, type LlmMetricsModuleOptions, TrackLlm } from '../src/index.js';
 import { type AdapterName, createInjectableApp, timeRoutes } from './support/bench-app.js';
 import { type Summary, heading, line, ratioLine, spread, summarize } from './support/rounds.js';
 
@@ -32,14 +32,18 @@ class StreamBenchController {
   }
 }
 
-@Module({ imports: [LlmMetricsModule.forRoot({ streamingMetrics: true })], controllers: [StreamBenchController] })
-export class StreamBenchModule {}
+/** The streaming bench app, its metrics made with `options`. */
+export function streamBenchModule(options: LlmMetricsModuleOptions = {}): new () => unknown {
+  @Module({ imports: [LlmMetricsModule.forRoot({ streamingMetrics: true, ...options })], controllers: [StreamBenchController] })
+  class StreamBenchModule {}
+  return StreamBenchModule;
+}
 
 const VARIANTS = ['untracked', 'tracked'] as const;
 
 /** Tokens per second delivered by a 64-chunk SSE stream, tracked ÷ untracked. */
 export async function streamingOverhead(adapter: AdapterName, rounds: number, streamsPerRound: number) {
-  const { app, request } = await createInjectableApp(StreamBenchModule, adapter);
+  const { app, request } = await createInjectableApp(streamBenchModule(), adapter);
   const perRequest = await timeRoutes(request, VARIANTS, {
     rounds,
     perRound: streamsPerRound,

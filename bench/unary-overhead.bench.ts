@@ -1,11 +1,11 @@
-import { type AdapterName, UnaryBenchModule, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import { type AdapterName, createInjectableApp, timeRoutes, unaryBenchModule } from './support/bench-app.js';
 import { fmt, heading, line, ratioLine, spread } from './support/rounds.js';
 
 const VARIANTS = ['undecorated', 'do-nothing', 'tracked'] as const;
 
 /** µs per request of each route, in-process (light-my-request), interleaved rounds. */
 export async function unaryOverhead(adapter: AdapterName, rounds: number, requestsPerRound: number) {
-  const { app, request } = await createInjectableApp(UnaryBenchModule, adapter);
+  const { app, request } = await createInjectableApp(unaryBenchModule(), adapter);
   const results = await timeRoutes(request, VARIANTS, { rounds, perRound: requestsPerRound, payload: { model: 'bench-model' } });
   await app.close();
 

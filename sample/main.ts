@@ -40,7 +40,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(port, process.env.HOST || '0.0.0.0');
   const logger = new Logger('Bootstrap');
   logger.log(`OpenAI-compatible API on http://localhost:${port}/v1 (${adapter})`);
-  logger.log(`Prometheus metrics on http://localhost:${port}/metrics`);
+  logger.log(`Prometheus metrics on http://localhost:${port}/metrics (${process.env.METRICS_SCHEMA?.trim() || 'dynamo-0.2.1'} schema)`);
 }
 
 void bootstrap();

@@ -26,4 +26,23 @@ describe('npm start', () => {
       'nv_llm_http_service_requests_total{model="mock-llama-3-8b",endpoint="chat_completions",request_type="unary",status="success"} 1',
     );
   });
+
+  it('serves the metrics in the dynamo-frontend schema with METRICS_SCHEMA=dynamo-frontend, and says so', async () => {
+    const port = await freePort();
+    server = runSample('main', { PORT: String(port), HOST: '127.0.0.1', TOKEN_DELAY_MS: '0', METRICS_SCHEMA: 'dynamo-frontend' });
+    const output = await server.waitFor(`http://localhost:${port}/metrics (dynamo-frontend schema)`);
+    expect(output).toContain('(dynamo-frontend schema)');
+    const chat = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(chat.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain(
+      'dynamo_frontend_requests_total{model="mock-llama-3-8b",endpoint="chat_completions",request_type="unary",status="success",error_type=""} 1',
+    );
+    expect(metrics).toContain('dynamo_frontend_model_ready{model="mock-llama-3-8b"} 1');
+    expect(metrics).not.toContain('nv_llm_');
+  });
 });

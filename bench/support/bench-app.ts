@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { inject } from 'light-my-request';
 import { type Observable, of } from 'rxjs';
-import { Endpoint, LlmMetricsModule, TrackLlm } from '../../src/index.js';
+import { Endpoint, LlmMetricsModule, type LlmMetricsModuleOptions, TrackLlm } from '../../src/index.js';
 import { type Summary, interleavedRounds } from './rounds.js';
 
 export type AdapterName = 'express' | 'fastify';
@@ -70,11 +70,15 @@ export async function createInjectableApp(
   };
 }
 
-@Module({ imports: [LlmMetricsModule.forRoot()], controllers: [UnaryBenchController] })
-export class UnaryBenchModule {}
+/** The unary bench app, its metrics made with `options`. */
+export function unaryBenchModule(options: LlmMetricsModuleOptions = {}): new () => unknown {
+  @Module({ imports: [LlmMetricsModule.forRoot(options)], controllers: [UnaryBenchController] })
+  class UnaryBenchModule {}
+  return UnaryBenchModule;
+}
 
 /** What `request` answers for one injected request. */
-type InjectedRequest = (path: string, payload: unknown) => Promise<{ statusCode: number; body: string }>;
+export type InjectedRequest = (path: string, payload: unknown) => Promise<{ statusCode: number; body: string }>;
 
 /**
  * µs per request of each route `/${variant}`: a warm-up round each, then

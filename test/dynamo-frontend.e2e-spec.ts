@@ -78,7 +78,9 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
     await counted('/v1/completions', { model: SMALL, prompt: 'once upon a time', stream: true, stream_options: { include_usage: true } });
     await counted('/v1/chat/completions/sse', chat(SMALL, 'through sse'));
     const text = await metrics();
-    const grown = (name: string) => sumOf(text, name, { model: SMALL }) - sumOf(before, name, { model: SMALL });
+    const grown = (name: string, labels: Record<string, string> = {}) => sumOf(text, name, { model: SMALL, ...labels }) - sumOf(before, name, { model: SMALL, ...labels });
+    // The @Sse() route streams though its body does not say so: a stream from its start.
+    expect(grown(`${P}requests_started_total`, { request_type: 'stream' })).toBe(3);
     expect(grown(`${P}time_to_first_token_seconds_count`)).toBe(3);
     expect(grown(`${P}inter_token_latency_seconds_count`)).toBe(45);
     expect(grown(`${P}output_tokens_total`)).toBe(48);

@@ -1,3 +1,4 @@
+import { SSE_ABORT_CONTROLLER } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { InflightGuard } from '../core/inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM } from '../core/labels.js';
@@ -197,7 +198,8 @@ export class RequestTracker {
     }
     let guard: InflightGuard;
     try {
-      const streaming = read(this.streamFrom, trackedRequest) === true;
+      // NestJS 12 gives an `@Sse()` route's request its abort signal before the interceptors run.
+      const streaming = (SSE_ABORT_CONTROLLER !== undefined && SSE_ABORT_CONTROLLER in trackedRequest) || read(this.streamFrom, trackedRequest) === true;
       guard = this.metrics.createInflightGuard(read(this.modelFrom, trackedRequest), endpoint, streaming);
     } catch (err) {
       this.metrics.handleRecordError(err);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
-import { type BucketsOption, logBucketsFromEnv, resolveBuckets } from './buckets.js';
+import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { type Clock, type CountLabels, type GuardContext, type HistogramRule, InflightGuard, ModelSeries, type PendingCounts } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
@@ -261,55 +261,56 @@ export class LlmMetricsService {
   private build(spec: MetricSpec, buckets: HistogramBuckets, options: LlmMetricsServiceOptions): BuiltMetric {
     const name = `${this.prefix}${this.schema.infix}${spec.suffix}`;
     const labelNames = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : [...spec.labels];
-    const seriesByModel = this.seriesByModel;
-    const context = this.guardContext;
-    const common = { name, help: spec.help, labelNames, registers: [] };
+    const config = { name, help: spec.help, labelNames, registers: [] };
     let metric: AnyMetric;
     if (spec.type === 'histogram') {
-      const histogramBuckets: BucketsOption = buckets[spec.buckets!.key] ?? spec.buckets!.defaults;
-      const histogram = new Histogram({ ...common, buckets: [...resolveBuckets(`buckets.${spec.buckets!.key}`, histogramBuckets)] });
+      const key = spec.buckets!.key;
+      const histogram = new Histogram({ ...config, buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? spec.buckets!.defaults)] });
       this.histograms[spec.rule as HistogramRule] = histogram;
       metric = histogram;
     } else if (spec.type === 'counter') {
-      const rule = spec.rule;
-      metric = new Counter({
-        ...common,
-        collect() {
-          const labelsOf = (series: ModelSeries, counted: CountLabels) => {
-            const labels: Record<string, string> = {};
-            for (const label of labelNames) {
-              labels[label] = label === 'model' ? series.model : (counted[label as keyof CountLabels] ?? '');
-            }
-            return labels;
-          };
-          seriesByModel.forEach((series) => countsOf(rule, series)?.publish((counted, value) => this.inc(labelsOf(series, counted), value)));
-        },
-      });
+      metric = new Counter({ ...config, collect: this.counterCollector(spec.rule, labelNames) });
     } else {
-      const rule = spec.rule;
-      const modelReady = options.modelReady;
-      const modelLabels = this.modelLabels;
-      metric = new Gauge({
-        ...common,
-        collect() {
-          if (rule === 'disconnects') {
-            this.set(context.disconnects);
-          } else if (rule === 'ready') {
-            this.reset();
-            try {
-              for (const [model, ready] of modelReady?.() ?? []) {
-                this.set({ model: modelLabels.resolve(model) }, ready ? 1 : 0);
-              }
-            } catch (err) {
-              // A failing readiness check leaves the gauge empty, not the whole scrape.
-              context.onRecordError(err);
-            }
-          } else {
-            seriesByModel.forEach((series) => this.set({ model: series.model }, rule === 'queued' ? series.queued : series.inProgress));
-          }
-        },
-      });
+      metric = new Gauge({ ...config, collect: this.gaugeCollector(spec.rule, options.modelReady) });
     }
     return { spec, name, labelNames, metric };
+  }
+
+  /** Hands a counter the counts of its rule that the requests added since the last read. */
+  private counterCollector(rule: RecordingRule, labelNames: readonly string[]): (this: Counter<string>) => void {
+    const seriesByModel = this.seriesByModel;
+    return function () {
+      seriesByModel.forEach((series) =>
+        countsOf(rule, series)?.publish((counted, value) => {
+          const labels: Record<string, string> = {};
+          for (const label of labelNames) {
+            labels[label] = label === 'model' ? series.model : (counted[label as keyof CountLabels] ?? '');
+          }
+          this.inc(labels, value);
+        }),
+      );
+    };
+  }
+
+  /** Sets a gauge to what its rule measures now. */
+  private gaugeCollector(rule: RecordingRule, modelReady: LlmMetricsServiceOptions['modelReady']): (this: Gauge<string>) => void {
+    const { seriesByModel, guardContext: context, modelLabels } = this;
+    return function () {
+      if (rule === 'disconnects') {
+        this.set(context.disconnects);
+      } else if (rule === 'ready') {
+        this.reset();
+        try {
+          for (const [model, ready] of modelReady?.() ?? []) {
+            this.set({ model: modelLabels.resolve(model) }, ready ? 1 : 0);
+          }
+        } catch (err) {
+          // A failing readiness check leaves the gauge empty, not the whole scrape.
+          context.onRecordError(err);
+        }
+      } else {
+        seriesByModel.forEach((series) => this.set({ model: series.model }, rule === 'queued' ? series.queued : series.inProgress));
+      }
+    };
   }
 }

@@ -9,8 +9,10 @@ import {
   type RequestType,
   type Status,
 } from './labels.js';
+import type { FinishedRequest } from './gen-ai-metrics.js';
 import type { TokenUsage } from './openai-payload.js';
 import { type RecordingRule, type Schema, errorTypeForStatus } from './schemas.js';
+import type { TraceLink } from './trace-context.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
@@ -100,6 +102,10 @@ export class ModelSeries {
 /** What a guard shares with its service. */
 export interface GuardContext {
   readonly schema: Schema;
+  /** With exemplars on: the histograms whose samples carry a request's trace (observed with their labels, not through a child). */
+  readonly exemplarHistograms: Readonly<Partial<Record<HistogramRule, Histogram<string>>>> | undefined;
+  /** Called with what each request measured when it finishes (the OpenTelemetry export). */
+  readonly onFinished: ((request: FinishedRequest) => void) | undefined;
   readonly clock: Clock;
   /** The guards not finished yet, so that a shutting-down app can finish them. */
   readonly open: Set<InflightGuard>;
@@ -128,9 +134,13 @@ export class InflightGuard implements Disposable {
   private currentRequestType: RequestType;
   private isFinished = false;
   private readonly startedAt: number;
+  private firstOutputAt: number | undefined;
+  private tokensAtFirstOutput = 0;
   private lastOutputAt: number | undefined;
   private outputTokens = 0;
   private usage: TokenUsage = NO_USAGE;
+  private trace: TraceLink | undefined;
+  private responseModel: string | undefined;
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
@@ -177,6 +187,21 @@ export class InflightGuard implements Disposable {
     return (this.context.clock() - this.startedAt) / 1000;
   }
 
+  /** Whether the name of the model the answer names is wanted (`recordResponseModel`), and not known yet. */
+  get wantsResponseModel(): boolean {
+    return this.context.onFinished !== undefined && this.responseModel === undefined;
+  }
+
+  /** Links the request to a trace: with exemplars on, its duration, TTFT and ITL samples carry it. */
+  linkTrace(trace: TraceLink): void {
+    this.trace = trace;
+  }
+
+  /** Reports the model the answer names (`gen_ai.response.model` of the OpenTelemetry export). */
+  recordResponseModel(model: string): void {
+    this.responseModel = model;
+  }
+
   /** Records the request as a stream from now on (e.g. once its answer turns out to be an event stream). */
   markStream(): void {
     this.currentRequestType = REQUEST_TYPE_STREAM;
@@ -215,18 +240,19 @@ export class InflightGuard implements Disposable {
     series.outputTokens.add('', {}, tokens);
     if (previous === undefined) {
       series.queued -= 1;
+      this.firstOutputAt = now;
+      this.tokensAtFirstOutput = tokens;
     }
     if (this.currentRequestType !== REQUEST_TYPE_STREAM) {
       return;
     }
-    const { timeToFirstToken, interTokenLatency } = series.histograms;
     try {
       if (previous === undefined) {
-        timeToFirstToken?.observe((now - this.startedAt) / 1000);
-      } else if (interTokenLatency) {
+        this.observe('timeToFirstToken', (now - this.startedAt) / 1000);
+      } else {
         const latency = (now - previous) / 1000 / tokens;
         for (let i = 0; i < tokens; i++) {
-          interTokenLatency.observe(latency);
+          this.observe('interTokenLatency', latency);
         }
       }
     } catch (err) {
@@ -283,12 +309,12 @@ export class InflightGuard implements Disposable {
     try {
       series.countRequest(this.endpoint, this.currentRequestType, this.currentStatus, this.errorType);
       const seconds = this.elapsedSeconds();
-      const histograms = series.histograms;
-      histograms.duration?.observe(seconds);
+      this.observe('duration', seconds);
       if (this.endpoint === Endpoint.Embeddings) {
-        histograms.embeddingDuration?.observe(seconds);
+        this.observe('embeddingDuration', seconds);
       }
-      this.observeLengths(histograms);
+      this.observeLengths(series.histograms);
+      this.context.onFinished?.(this.measured(seconds));
     } catch (err) {
       this.context.onRecordError(err);
     }
@@ -296,6 +322,35 @@ export class InflightGuard implements Disposable {
 
   [Symbol.dispose](): void {
     this.finish();
+  }
+
+  /** Observes `value` into the histogram of `rule`, if the schema has one: with the request's trace as an exemplar, when there is one to carry. */
+  private observe(rule: HistogramRule, value: number): void {
+    const withExemplar = this.trace && this.context.exemplarHistograms?.[rule];
+    if (withExemplar) {
+      withExemplar.observe({ labels: { model: this.series.model }, value, exemplarLabels: { ...this.trace } });
+    } else {
+      this.series.histograms[rule]?.observe(value);
+    }
+  }
+
+  /** What the request measured, for `onFinished`. */
+  private measured(durationSeconds: number): FinishedRequest {
+    const first = this.firstOutputAt;
+    const laterTokens = this.outputTokens - this.tokensAtFirstOutput;
+    return {
+      endpoint: this.endpoint,
+      model: this.series.model,
+      requestType: this.currentRequestType,
+      status: this.currentStatus,
+      errorType: this.errorType,
+      durationSeconds,
+      timeToFirstTokenSeconds: first === undefined ? undefined : (first - this.startedAt) / 1000,
+      timePerOutputTokenSeconds: first !== undefined && laterTokens > 0 ? (this.lastOutputAt! - first) / 1000 / laterTokens : undefined,
+      inputTokens: this.usage.prompt_tokens,
+      outputTokens: this.usage.completion_tokens ?? (this.outputTokens > 0 ? this.outputTokens : undefined),
+      responseModel: this.responseModel,
+    };
   }
 
   /** Input, output and cached lengths: those a schema takes on success, and those it takes whenever they are known. */

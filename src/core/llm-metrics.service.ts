@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
 import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
+import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
 import { type Clock, type CountLabels, type GuardContext, type HistogramRule, InflightGuard, ModelSeries, type PendingCounts } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
@@ -31,6 +32,18 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
   bucketsFromEnv?: boolean;
   /** The environment `bucketsFromEnv` reads (default `process.env`); for tests. */
   env?: Record<string, string | undefined>;
+  /**
+   * Give the request duration, time to first token and inter-token latency
+   * samples of a request linked to a trace (`InflightGuard.linkTrace`) an
+   * exemplar `{ trace_id, span_id }`, shown in OpenMetrics scrapes.
+   */
+  exemplars?: boolean;
+  /** Also record the OpenTelemetry GenAI semantic-convention metrics through a Meter of this provider. */
+  openTelemetry?: {
+    meterProvider: MeterProviderLike;
+    /** `gen_ai.provider.name` (default `'openai'`: the API's flavour). */
+    providerName?: string;
+  };
   /** Whether each model can be served, read at every scrape: the `model_ready` gauge of the frontend schema. */
   modelReady?: () => Iterable<readonly [model: string, ready: boolean]>;
   /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
@@ -74,6 +87,9 @@ function countsOf(rule: RecordingRule, series: ModelSeries): PendingCounts | und
 
 const SCHEMA_NAMES = Object.keys(SCHEMAS);
 
+/** The latency histograms whose samples carry exemplars. */
+const EXEMPLAR_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'interTokenLatency']);
+
 /**
  * The HTTP-service metrics of NVIDIA Dynamo, usable with plain prom-client
  * and no Nest, in one of its namings (`schema`): Dynamo 0.2.1's
@@ -91,6 +107,8 @@ export class LlmMetricsService {
 
   private readonly metrics: readonly BuiltMetric[];
   private readonly histograms: Partial<Record<HistogramRule, Histogram<string>>> = {};
+  /** With `exemplars`: the histograms whose samples carry a trace. */
+  private readonly exemplarHistograms: Partial<Record<HistogramRule, Histogram<string>>> | undefined;
   private readonly guardContext: GuardContext;
   private readonly seriesByModel = new Map<string, ModelSeries>();
 
@@ -107,8 +125,14 @@ export class LlmMetricsService {
     this.prefix = assertMetricPrefix(prefix ?? this.schema.defaultPrefix);
     this.modelLabels = new ModelLabelPolicy(options);
     this.hasErrorType = this.schema.errorTypeLabel === 'always' || options.errorType === true;
+    this.exemplarHistograms = options.exemplars ? {} : undefined;
+    const genAi = options.openTelemetry
+      ? new GenAiMetrics(options.openTelemetry.meterProvider.getMeter(METER_NAME), options.openTelemetry.providerName ?? 'openai', this.modelLabels)
+      : undefined;
     this.guardContext = {
       schema: this.schema,
+      exemplarHistograms: this.exemplarHistograms,
+      onFinished: genAi && ((request) => genAi.record(request)),
       // The module's binding: the global `performance` is a getter in Node.js.
       clock: options.clock ?? (() => performance.now()),
       open: new Set(),
@@ -265,8 +289,18 @@ export class LlmMetricsService {
     let metric: AnyMetric;
     if (spec.type === 'histogram') {
       const key = spec.buckets!.key;
-      const histogram = new Histogram({ ...config, buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? spec.buckets!.defaults)] });
-      this.histograms[spec.rule as HistogramRule] = histogram;
+      const rule = spec.rule as HistogramRule;
+      const withExemplars = this.exemplarHistograms !== undefined && EXEMPLAR_RULES.has(rule);
+      const histogram = new Histogram({
+        ...config,
+        buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? spec.buckets!.defaults)],
+        // prom-client checks a registry's format only for those given here: it is registered later, and renders them in OpenMetrics only.
+        enableExemplars: withExemplars,
+      });
+      this.histograms[rule] = histogram;
+      if (withExemplars) {
+        this.exemplarHistograms![rule] = histogram;
+      }
       metric = histogram;
     } else if (spec.type === 'counter') {
       metric = new Counter({ ...config, collect: this.counterCollector(spec.rule, labelNames) });

@@ -109,3 +109,16 @@ export function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** The first `"model": "…"` of an OpenAI answer or chunk's JSON text (the model that answered), unescaped. */
+const MODEL_KEY = /"model"\s*:\s*"((?:[^"\\\n]|\\.){1,256})"/;
+
+/** The model an OpenAI answer or chunk names, if its text names one. */
+export function modelNamedIn(text: string): string | undefined {
+  const match = MODEL_KEY.exec(text);
+  if (!match) {
+    return undefined;
+  }
+  const model = parseJson(`"${match[1]}"`);
+  return typeof model === 'string' ? model : undefined;
+}

@@ -1,7 +1,9 @@
 import { type CanActivate, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client';
+import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
+import { type TraceLink, isTraceLink } from '../core/trace-context.js';
 import { type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, validateModuleOptions } from './llm-metrics.options.js';
 import { RequestTracker } from './request-tracking.js';
 
@@ -13,6 +15,45 @@ function sameOptions(a: ImportOptions, b: ImportOptions): boolean {
   const { registry: registryA, ...restA } = a;
   const { registry: registryB, ...restB } = b;
   return registryA === registryB && isDeepStrictEqual(restA, restB);
+}
+
+/** What this library uses of `@opentelemetry/api`, once loaded. */
+interface OpenTelemetry {
+  /** The provider of the GenAI metrics, with the `openTelemetry` option. */
+  readonly meterProvider: MeterProviderLike | undefined;
+  /** The trace of the active span, if there is one. */
+  readonly activeTrace: () => TraceLink | undefined;
+}
+
+/**
+ * Loads `@opentelemetry/api` if an option needs it, and only then: the
+ * `openTelemetry` option cannot do without it; `exemplars` read the active
+ * span through it when it is installed, the `traceparent` header otherwise.
+ * @throws Error saying to install it, with the `openTelemetry` option.
+ */
+async function loadOpenTelemetry(options: ImportOptions): Promise<OpenTelemetry | undefined> {
+  if (!options.openTelemetry && !options.exemplars) {
+    return undefined;
+  }
+  let api: typeof import('@opentelemetry/api');
+  try {
+    api = await import('@opentelemetry/api');
+  } catch (err) {
+    if (options.openTelemetry) {
+      throw new Error('nestjs-llm-metrics: the openTelemetry option needs the @opentelemetry/api package: npm install @opentelemetry/api', {
+        cause: err,
+      });
+    }
+    return undefined;
+  }
+  const given = typeof options.openTelemetry === 'object' ? options.openTelemetry.meterProvider : undefined;
+  return {
+    meterProvider: options.openTelemetry ? (given ?? api.metrics.getMeterProvider()) : undefined,
+    activeTrace: () => {
+      const context = api.trace.getActiveSpan()?.spanContext();
+      return context && isTraceLink(context.traceId, context.spanId) ? { trace_id: context.traceId, span_id: context.spanId } : undefined;
+    },
+  };
 }
 
 /** What the set-up made, and what it releases. */
@@ -35,13 +76,15 @@ export class LlmMetricsSetup implements OnModuleDestroy {
   private readonly logger = new Logger('LlmMetrics');
   private options: ImportOptions | undefined;
   private metrics: Metrics | undefined;
+  /** Settles once the metrics are made (`@opentelemetry/api` may be loaded first). */
+  private made: Promise<void> | undefined;
 
   /**
    * Sets the metrics up with `options` (validated), or checks that they are
    * those the app's metrics were set up with.
    * @throws TypeError naming an invalid option; Error if the app set its metrics up with other options.
    */
-  setUp(options: ImportOptions, routeGuards: readonly CanActivate[]): this {
+  async setUp(options: ImportOptions, routeGuards: readonly CanActivate[]): Promise<this> {
     if (this.options !== undefined) {
       if (!sameOptions(this.options, options)) {
         throw new Error(
@@ -49,11 +92,15 @@ export class LlmMetricsSetup implements OnModuleDestroy {
             'Import LlmMetricsModule.forRoot() (or forRootAsync()) once, in the root module: it is global.',
         );
       }
+      await this.made;
       return this;
     }
     validateModuleOptions(options);
     this.options = options;
-    this.metrics = this.createMetrics(options, routeGuards);
+    this.made = this.createMetrics(options, routeGuards).then((metrics) => {
+      this.metrics = metrics;
+    });
+    await this.made;
     return this;
   }
 
@@ -101,13 +148,19 @@ export class LlmMetricsSetup implements OnModuleDestroy {
     return this.metrics;
   }
 
-  private createMetrics(options: ImportOptions, routeGuards: readonly CanActivate[]): Metrics {
+  private async createMetrics(options: ImportOptions, routeGuards: readonly CanActivate[]): Promise<Metrics> {
+    const openTelemetry = await loadOpenTelemetry(options);
     const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
     let recordErrorLogged = false;
     const service = new LlmMetricsService(options.prefix, {
       schema: options.schema,
       bucketsFromEnv: options.bucketsFromEnv,
       modelReady: options.modelReady,
+      exemplars: options.exemplars,
+      openTelemetry: openTelemetry?.meterProvider && {
+        meterProvider: openTelemetry.meterProvider,
+        providerName: typeof options.openTelemetry === 'object' ? options.openTelemetry.providerName : undefined,
+      },
       onWarning: (message) => this.logger.warn(message),
       onRecordError: (err) => {
         // Once: a broken collector would otherwise log on every request.
@@ -145,7 +198,11 @@ export class LlmMetricsSetup implements OnModuleDestroy {
         }
       }
     }
-    const tracker = new RequestTracker(service, options.modelFrom, options.streamFrom);
+    const tracker = new RequestTracker(service, {
+      modelFrom: options.modelFrom,
+      streamFrom: options.streamFrom,
+      activeTrace: options.exemplars ? (openTelemetry?.activeTrace ?? (() => undefined)) : undefined,
+    });
     return { service, registry, tracker, routeGuards, defaultMetricNames };
   }
 }

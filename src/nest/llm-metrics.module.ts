@@ -47,7 +47,7 @@ function defineModule(definition: DynamicModule, givenExtras: LlmMetricsModuleEx
     ...guardClasses,
     {
       provide: SET_UP_METRICS,
-      useFactory: (setup: LlmMetricsSetup, options: LlmMetricsModuleOptions | undefined, ...created: CanActivate[]) =>
+      useFactory: (setup: LlmMetricsSetup, options: LlmMetricsModuleOptions | undefined, ...created: CanActivate[]): Promise<LlmMetricsSetup> =>
         setup.setUp({ ...options, ...extras }, extras.guards.map((guard) => (isGuardClass(guard) ? created[guardClasses.indexOf(guard)] : guard))),
       inject: [LlmMetricsSetup, MODULE_OPTIONS_TOKEN, ...guardClasses],
     },

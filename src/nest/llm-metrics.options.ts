@@ -3,6 +3,7 @@ import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registr
 import { describeValue } from '../core/describe-value.js';
 import { resolveBuckets } from '../core/buckets.js';
 import { type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
+import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
@@ -42,6 +43,19 @@ export interface LlmMetricsModuleOptions {
   bucketsFromEnv?: boolean;
   /** Whether each model can be served, read at every scrape: the `model_ready` gauge of the `dynamo-frontend` schema. */
   modelReady?: () => Iterable<readonly [model: string, ready: boolean]>;
+  /**
+   * Also record the OpenTelemetry GenAI semantic-convention metrics of each
+   * request: `true` (the global MeterProvider, `gen_ai.provider.name` `openai`)
+   * or `{ meterProvider?, providerName? }`. Needs `@opentelemetry/api`, which
+   * is loaded only then.
+   */
+  openTelemetry?: boolean | { meterProvider?: MeterProviderLike; providerName?: string };
+  /**
+   * Give the duration, time to first token and inter-token latency samples
+   * an exemplar `{ trace_id, span_id }`: the active OpenTelemetry span's, else
+   * the request's W3C `traceparent`. Shown in OpenMetrics scrapes only.
+   */
+  exemplars?: boolean;
   /** Reads the model from the request (default: `request.body.model`). */
   modelFrom?: (request: LlmHttpRequest) => unknown;
   /** Reads whether the request streams (default: `request.body.stream === true`). `@Sse()` routes always stream. */
@@ -107,7 +121,20 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
     throw invalid('registry', "a prom-client Registry", registry);
   }
-  for (const option of ['errorType', 'streamingMetrics', 'bucketsFromEnv'] as const) {
+  const { openTelemetry } = options;
+  if (
+    openTelemetry !== undefined &&
+    typeof openTelemetry !== 'boolean' &&
+    !(
+      typeof openTelemetry === 'object' &&
+      openTelemetry !== null &&
+      (openTelemetry.meterProvider === undefined || typeof openTelemetry.meterProvider?.getMeter === 'function') &&
+      (openTelemetry.providerName === undefined || (typeof openTelemetry.providerName === 'string' && openTelemetry.providerName !== ''))
+    )
+  ) {
+    throw invalid('openTelemetry', 'true, or { meterProvider?: a MeterProvider, providerName?: a non-empty string }', openTelemetry);
+  }
+  for (const option of ['errorType', 'streamingMetrics', 'bucketsFromEnv', 'exemplars'] as const) {
     if (options[option] !== undefined && typeof options[option] !== 'boolean') {
       throw invalid(option, 'a boolean', options[option]);
     }

@@ -3,8 +3,9 @@ import type { ServerResponse } from 'node:http';
 import type { InflightGuard } from '../core/inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM } from '../core/labels.js';
 import type { LlmMetricsService } from '../core/llm-metrics.service.js';
-import { type PayloadSummary, type TokenUsage, parseJson, summarizePayload } from '../core/openai-payload.js';
+import { type PayloadSummary, type TokenUsage, modelNamedIn, parseJson, summarizePayload } from '../core/openai-payload.js';
 import { SseEventReader } from '../core/sse-event-reader.js';
+import { type TraceLink, traceLinkFromTraceparent } from '../core/trace-context.js';
 import type { LlmHttpRequest } from './llm-metrics.options.js';
 import { type ResponseObserver, observeResponse } from './response-observer.js';
 
@@ -59,6 +60,12 @@ export class RequestTracking implements ResponseObserver {
   }
 
   observeChunk(chunk: string | Uint8Array): void {
+    if (this.guard.wantsResponseModel && chunk.length <= MAX_PARSED_BODY_LENGTH) {
+      const model = modelNamedIn(typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8'));
+      if (model !== undefined) {
+        this.guard.recordResponseModel(model);
+      }
+    }
     if (this.guard.requestType === REQUEST_TYPE_STREAM) {
       this.sseReader ??= new SseEventReader();
       this.record(this.sseReader.read(chunk));
@@ -177,13 +184,28 @@ function read(extract: (request: LlmHttpRequest) => unknown, request: LlmHttpReq
   }
 }
 
-/** Opens the tracking of requests: reads each one's model and streaming flag, and watches its response. */
+/** How a tracker reads a request. */
+export interface RequestReaders {
+  modelFrom?: (request: LlmHttpRequest) => unknown;
+  streamFrom?: (request: LlmHttpRequest) => unknown;
+  /** With exemplars: the trace of the active span, if any (else the request's `traceparent` is read). */
+  activeTrace?: () => TraceLink | undefined;
+}
+
+/** Opens the tracking of requests: reads each one's model, streaming flag and trace, and watches its response. */
 export class RequestTracker {
+  private readonly modelFrom: (request: LlmHttpRequest) => unknown;
+  private readonly streamFrom: (request: LlmHttpRequest) => unknown;
+  private readonly activeTrace: (() => TraceLink | undefined) | undefined;
+
   constructor(
     private readonly metrics: LlmMetricsService,
-    private readonly modelFrom: (request: LlmHttpRequest) => unknown = bodyModel,
-    private readonly streamFrom: (request: LlmHttpRequest) => unknown = bodyStream,
-  ) {}
+    readers: RequestReaders = {},
+  ) {
+    this.modelFrom = readers.modelFrom ?? bodyModel;
+    this.streamFrom = readers.streamFrom ?? bodyStream;
+    this.activeTrace = readers.activeTrace;
+  }
 
   /**
    * Opens the tracking of `request`, answered through `response`, to
@@ -204,6 +226,12 @@ export class RequestTracker {
     } catch (err) {
       this.metrics.handleRecordError(err);
       return undefined;
+    }
+    if (this.activeTrace) {
+      const trace = this.activeTrace() ?? traceLinkFromTraceparent(trackedRequest.headers?.traceparent);
+      if (trace) {
+        guard.linkTrace(trace);
+      }
     }
     const tracking = new RequestTracking(guard, response);
     trackedRequest[REQUEST_TRACKING] = tracking;

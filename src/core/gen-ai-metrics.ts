@@ -1,0 +1,134 @@
+import type { EndpointName, ErrorType, RequestType, Status } from './labels.js';
+import { REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM } from './labels.js';
+import type { ModelLabelPolicy } from './model-label.policy.js';
+
+/**
+ * The part of OpenTelemetry's `MeterProvider` (`@opentelemetry/api`) this
+ * library uses. Written out, so that the types of this package do not need
+ * the optional `@opentelemetry/api` installed; its `MeterProvider` is one.
+ */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string): MeterLike;
+}
+
+/** The part of OpenTelemetry's `Meter` this library uses. */
+export interface MeterLike {
+  createHistogram(
+    name: string,
+    options?: { description?: string; unit?: string; advice?: { explicitBucketBoundaries?: number[] } },
+  ): { record(value: number, attributes?: Record<string, string>): void };
+}
+
+type HistogramLike = ReturnType<MeterLike['createHistogram']>;
+
+/** What a finished request measured, as `InflightGuard` hands it over. */
+export interface FinishedRequest {
+  readonly endpoint: EndpointName;
+  /** The `model` label value: the model-label rules applied. */
+  readonly model: string;
+  readonly requestType: RequestType;
+  readonly status: Status;
+  readonly errorType: ErrorType | '';
+  readonly durationSeconds: number;
+  /** A stream's time to its first token, if it had one. */
+  readonly timeToFirstTokenSeconds: number | undefined;
+  /** A stream's time per output token after the first chunk, if more came. */
+  readonly timePerOutputTokenSeconds: number | undefined;
+  readonly inputTokens: number | undefined;
+  readonly outputTokens: number | undefined;
+  /** The model the answer names, as the answer gives it. */
+  readonly responseModel: string | undefined;
+}
+
+/** The semantic conventions' `gen_ai.operation.name` of each known endpoint; a custom endpoint keeps its name. */
+export const GEN_AI_OPERATIONS: Readonly<Record<string, string>> = {
+  chat_completions: 'chat',
+  completions: 'text_completion',
+  embeddings: 'embeddings',
+  responses: 'chat',
+};
+
+/** The bucket boundaries the GenAI semantic conventions advise for each instrument. */
+export const GEN_AI_BUCKETS = {
+  requestDuration: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  timeToFirstToken: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+  timePerOutputToken: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+  tokenUsage: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+} as const;
+
+/** The name of the Meter the instruments are created with: this package's. */
+export const METER_NAME = 'nestjs-llm-metrics';
+
+/**
+ * Records each finished request as the OpenTelemetry GenAI semantic
+ * conventions' model-server metrics (semantic-conventions-genai,
+ * `docs/gen-ai/gen-ai-metrics.md`): `gen_ai.server.request.duration` for
+ * every request (with `error.type` on failures), `gen_ai.server.time_to_first_token`
+ * and `gen_ai.server.time_per_output_token` for successful streams, and the
+ * conventions' token-usage instrument, `gen_ai.client.token.usage`, by
+ * `gen_ai.token.type`, when the usage is known.
+ */
+export class GenAiMetrics {
+  private readonly requestDuration: HistogramLike;
+  private readonly timeToFirstToken: HistogramLike;
+  private readonly timePerOutputToken: HistogramLike;
+  private readonly tokenUsage: HistogramLike;
+
+  constructor(
+    meter: MeterLike,
+    private readonly providerName: string,
+    private readonly modelLabels: ModelLabelPolicy,
+  ) {
+    const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) =>
+      meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
+    this.requestDuration = histogram(
+      'gen_ai.server.request.duration',
+      's',
+      'Generative AI server request duration such as time-to-last byte or last output token.',
+      GEN_AI_BUCKETS.requestDuration,
+    );
+    this.timeToFirstToken = histogram(
+      'gen_ai.server.time_to_first_token',
+      's',
+      'Time to generate first token for successful responses.',
+      GEN_AI_BUCKETS.timeToFirstToken,
+    );
+    this.timePerOutputToken = histogram(
+      'gen_ai.server.time_per_output_token',
+      's',
+      'Time per output token generated after the first token for successful responses.',
+      GEN_AI_BUCKETS.timePerOutputToken,
+    );
+    this.tokenUsage = histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', GEN_AI_BUCKETS.tokenUsage);
+  }
+
+  /** Records what `request` measured. */
+  record(request: FinishedRequest): void {
+    const attributes: Record<string, string> = {
+      'gen_ai.operation.name': GEN_AI_OPERATIONS[request.endpoint] ?? request.endpoint,
+      'gen_ai.provider.name': this.providerName,
+      'gen_ai.request.model': request.model,
+    };
+    if (request.responseModel !== undefined) {
+      attributes['gen_ai.response.model'] = this.modelLabels.peek(request.responseModel);
+    }
+    this.requestDuration.record(
+      request.durationSeconds,
+      request.status === REQUEST_STATUS_ERROR ? { ...attributes, 'error.type': request.errorType } : attributes,
+    );
+    if (request.status === REQUEST_STATUS_SUCCESS && request.requestType === REQUEST_TYPE_STREAM) {
+      if (request.timeToFirstTokenSeconds !== undefined) {
+        this.timeToFirstToken.record(request.timeToFirstTokenSeconds, attributes);
+      }
+      if (request.timePerOutputTokenSeconds !== undefined) {
+        this.timePerOutputToken.record(request.timePerOutputTokenSeconds, attributes);
+      }
+    }
+    if (request.inputTokens !== undefined) {
+      this.tokenUsage.record(request.inputTokens, { ...attributes, 'gen_ai.token.type': 'input' });
+    }
+    if (request.outputTokens !== undefined) {
+      this.tokenUsage.record(request.outputTokens, { ...attributes, 'gen_ai.token.type': 'output' });
+    }
+  }
+}

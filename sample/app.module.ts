@@ -48,6 +48,15 @@ function schemaFromEnv(): SchemaName {
   return raw;
 }
 
+/** A yes/no setting from the environment: `1` or `true` is yes, unset or empty is no. */
+function flagFromEnv(name: string): boolean {
+  const raw = process.env[name]?.trim().toLowerCase() ?? '';
+  if (raw !== '' && !['1', 'true', '0', 'false'].includes(raw)) {
+    throw new RangeError(`${name} must be 1, true, 0 or false, got "${process.env[name]}"`);
+  }
+  return raw === '1' || raw === 'true';
+}
+
 /** `MOCK_CAPACITY` from the environment, if it is set. */
 function capacityFromEnv(): number | undefined {
   const raw = process.env.MOCK_CAPACITY?.trim();
@@ -106,6 +115,9 @@ export class AppModule {
             models,
             // `model_ready` of the dynamo-frontend schema, read at every scrape.
             modelReady: () => mockEngine.readiness(),
+            // GenAI metrics through the global MeterProvider, and trace exemplars on the histograms.
+            openTelemetry: flagFromEnv('METRICS_OPENTELEMETRY'),
+            exemplars: flagFromEnv('METRICS_EXEMPLARS'),
             ...metrics,
           }),
           // With a token, only a scraper that sends it reads the metrics.

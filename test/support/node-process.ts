@@ -37,14 +37,17 @@ export interface NodeProcess {
   waitFor(text: string, timeoutMs?: number): Promise<string>;
 }
 
-/** Runs `dist-sample/sample/<entry>.js` with `env` added to this process's environment. */
-export function runSample(entry: 'main' | 'cluster', env: Record<string, string>): NodeProcess {
-  return runScript(`dist-sample/sample/${entry}.js`, env);
+/** Runs `dist-sample/sample/<entry>.js` with `env` added to this process's environment, and `nodeOptions` given to Node.js. */
+export function runSample(entry: 'main' | 'cluster', env: Record<string, string>, nodeOptions: string[] = []): NodeProcess {
+  return runScript(`dist-sample/sample/${entry}.js`, env, nodeOptions);
 }
 
-/** Runs the compiled script at `path` (from the repository's root) with `env` added to this process's environment. */
-export function runScript(path: string, env: Record<string, string>): NodeProcess {
-  const child = spawn(process.execPath, [resolve(root, path)], {
+/**
+ * Runs the compiled script at `path` (from the repository's root) with `env`
+ * added to this process's environment, and `nodeOptions` (e.g. `--import`) given to Node.js.
+ */
+export function runScript(path: string, env: Record<string, string>, nodeOptions: string[] = []): NodeProcess {
+  const child = spawn(process.execPath, [...nodeOptions, resolve(root, path)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -69,3 +69,36 @@ export function valueOf(text: string, name: string, labels: Record<string, strin
 export function sumOf(text: string, name: string, labels: Record<string, string> = {}): number {
   return samplesOf(text, name, labels).reduce((sum, sample) => sum + sample.value, 0);
 }
+
+/** An exemplar of an OpenMetrics sample line: `<sample> # {<labels>} <value> <timestamp>`. */
+export interface Exemplar {
+  name: string;
+  labels: Record<string, string>;
+  exemplarLabels: Record<string, string>;
+  value: number;
+  timestamp: number;
+}
+
+const EXEMPLAR_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*?)\})? \S+ # \{(.*)\} (\S+) (\S+)$/;
+
+/** The exemplars of an OpenMetrics exposition, with the samples they are on. */
+export function exemplarsOf(text: string): Exemplar[] {
+  return text
+    .split('\n')
+    .filter((line) => !line.startsWith('#') && line.includes(' # '))
+    .map((line) => {
+      const match = EXEMPLAR_LINE.exec(line);
+      if (!match) {
+        throw new Error(`not a sample line with an exemplar: ${line}`);
+      }
+      return { name: match[1], labels: parseLabels(match[2]), exemplarLabels: parseLabels(match[3]), value: Number(match[4]), timestamp: Number(match[5]) };
+    });
+}
+
+/** The text without the exemplars of its sample lines. */
+export function withoutExemplars(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line.startsWith('#') ? line : line.replace(/ # \{.*$/, '')))
+    .join('\n');
+}

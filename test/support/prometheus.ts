@@ -29,6 +29,8 @@ export interface PrometheusOptions {
   intervalSeconds?: number;
   /** How long to wait for `/-/ready` (default 15 s). */
   readyTimeoutMs?: number;
+  /** Feature flags, each given as `--enable-feature=<flag>` (e.g. `exemplar-storage`). */
+  features?: string[];
 }
 
 /** A sample of an instant vector, its value parsed (`NaN`, `±Inf` included). */
@@ -44,6 +46,12 @@ export interface ApiAnswer<T = unknown> {
   errorType?: string;
   error?: string;
   warnings?: string[];
+}
+
+/** The exemplars of one series, as `/api/v1/query_exemplars` gives them. */
+export interface SeriesExemplars {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
 }
 
 export interface QueryData {
@@ -70,6 +78,8 @@ export interface PrometheusServer {
   labelValuesAnswer(label: string, match?: string[]): Promise<ApiAnswer<string[]>>;
   /** `GET /api/v1/series` with `match[]` selectors: the whole answer. */
   seriesAnswer(match: string[]): Promise<ApiAnswer<Record<string, string>[]>>;
+  /** `GET /api/v1/query_exemplars` over the last `lookbackSeconds` (default 300): the whole answer. */
+  exemplarsAnswer(expr: string, lookbackSeconds?: number): Promise<ApiAnswer<SeriesExemplars[]>>;
   /** The active targets and their health. */
   targets(): Promise<ActiveTarget[]>;
   /** The last lines Prometheus logged, for failure messages. */
@@ -188,7 +198,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = await freePort();
     try {
-      return await launch(dir, configFile, config, port, options.readyTimeoutMs ?? 15_000);
+      return await launch(dir, configFile, config, port, options.readyTimeoutMs ?? 15_000, options.features ?? []);
     } catch (err) {
       lastError = err;
       // Only a port taken between freePort() and the bind is worth another try.
@@ -201,7 +211,14 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   throw lastError;
 }
 
-async function launch(dir: string, configFile: string, config: string, port: number, readyTimeoutMs: number): Promise<PrometheusServer> {
+async function launch(
+  dir: string,
+  configFile: string,
+  config: string,
+  port: number,
+  readyTimeoutMs: number,
+  features: string[],
+): Promise<PrometheusServer> {
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = spawn(
     BINARY,
@@ -211,6 +228,7 @@ async function launch(dir: string, configFile: string, config: string, port: num
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1h',
       '--log.level=info',
+      ...features.map((feature) => `--enable-feature=${feature}`),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -268,6 +286,11 @@ async function launch(dir: string, configFile: string, config: string, port: num
     seriesAnswer(match) {
       const params = new URLSearchParams(match.map((selector): [string, string] => ['match[]', selector]));
       return getJson<Record<string, string>[]>(`${baseUrl}/api/v1/series?${params}`);
+    },
+    exemplarsAnswer(expr, lookbackSeconds = 300) {
+      const end = Date.now() / 1000;
+      const params = new URLSearchParams({ query: expr, start: String(end - lookbackSeconds), end: String(end + 60) });
+      return getJson<SeriesExemplars[]>(`${baseUrl}/api/v1/query_exemplars?${params}`);
     },
     async targets() {
       const answer = await getJson<{ activeTargets: ActiveTarget[] }>(`${baseUrl}/api/v1/targets?state=active`);

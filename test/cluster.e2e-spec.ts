@@ -4,13 +4,14 @@ import { promtoolCheck } from './support/promtool.js';
 import { type NodeProcess, buildSample, freePort, runSample } from './support/node-process.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-/** POSTs a chat completion on a fresh connection; resolves with the worker that answered. */
+/** POSTs a chat completion, in a trace, on a fresh connection; resolves with the worker that answered. */
 function chat(port: number, agent: Agent): Promise<string> {
   const body = JSON.stringify({ model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }] });
   return new Promise((resolveWorker, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } },
       (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolveWorker(String(res.headers['x-worker'])) : reject(new Error(`status ${res.statusCode}`))));
@@ -28,10 +29,17 @@ describe('cluster mode', () => {
     primary?.child.kill('SIGTERM');
   });
 
-  it('serves the counts of every worker summed in one /metrics', async () => {
+  it('serves the counts of every worker summed in one /metrics, without the exemplars the workers keep', async () => {
     buildSample();
     const [port, metricsPort] = [await freePort(), await freePort()];
-    primary = runSample('cluster', { PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', WORKERS: '2', TOKEN_DELAY_MS: '0' });
+    primary = runSample('cluster', {
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      HOST: '127.0.0.1',
+      WORKERS: '2',
+      TOKEN_DELAY_MS: '0',
+      METRICS_EXEMPLARS: '1',
+    });
     expect(await primary.waitFor('2 workers serving', 20_000)).toContain('2 workers serving');
 
     // A connection per request, so that the primary spreads them over the workers.
@@ -43,13 +51,15 @@ describe('cluster mode', () => {
     }
     expect(workers.size).toBe(2);
 
-    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await response.text();
     const labels = { model: 'mock-llama-3-8b', endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
     expect(valueOf(text, REQUESTS, labels)).toBe(SENT);
     expect(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model: 'mock-llama-3-8b' })).toBe(SENT);
     expect(sumOf(text, 'nv_llm_http_service_inflight_requests')).toBe(0);
+    // prom-client's aggregation keeps each sample's value and labels only, and renders the classic format (docs/cluster.md).
+    expect(text).not.toContain(TRACE_ID);
     const { status, output: lint } = promtoolCheck(text);
     expect(lint).toBe('');
     expect(status).toBe(0);

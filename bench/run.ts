@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { line } from './support/rounds.js';
 import { floor } from './floor.bench.js';
 import { memory } from './memory.bench.js';
+import { openTelemetryCost } from './opentelemetry.bench.js';
 import { peerComparison } from './peer.bench.js';
 import { schemaCost } from './schemas.bench.js';
 import { scrapeCost } from './scrape.bench.js';
@@ -30,6 +31,11 @@ if (wants('streaming')) {
 if (wants('schemas')) {
   for (const adapter of ['express', 'fastify'] as const) {
     await schemaCost(adapter, quick ? 5 : 101, quick ? 300 : 300, quick ? 20 : 30);
+  }
+}
+if (wants('opentelemetry')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await openTelemetryCost(adapter, quick ? 5 : 201, 300);
   }
 }
 if (wants('peer')) {

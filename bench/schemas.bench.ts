@@ -1,29 +1,13 @@
-import type { INestApplication } from '@nestjs/common';
 import type { SchemaName } from '../src/index.js';
-import { type AdapterName, type InjectedRequest, createInjectableApp, timeRoutes, unaryBenchModule } from './support/bench-app.js';
+import { type AdapterName, appsPerVariant, timeRoutes, unaryBenchModule } from './support/bench-app.js';
 import { heading, line, ratioLine, spread } from './support/rounds.js';
 import { streamBenchModule } from './streaming-overhead.bench.js';
 
 const SCHEMAS: readonly SchemaName[] = ['dynamo-0.2.1', 'dynamo-frontend'];
 
-/**
- * The same tracked route in two apps, one per schema, timed in interleaved
- * rounds: a request to `/<schema>/<route>` goes to that schema's app.
- */
-async function appsPerSchema(module: (schema: SchemaName) => new () => unknown, adapter: AdapterName) {
-  const apps: INestApplication[] = [];
-  const requests = new Map<string, InjectedRequest>();
-  for (const schema of SCHEMAS) {
-    const { app, request } = await createInjectableApp(module(schema), adapter);
-    apps.push(app);
-    requests.set(schema, request);
-  }
-  const request: InjectedRequest = (path, payload) => {
-    const [, schema, route] = path.split('/');
-    return requests.get(schema)!(`/${route}`, payload);
-  };
-  return { request, close: () => Promise.all(apps.map((app) => app.close())) };
-}
+/** The same module in one app per schema: a request to `/<schema>/<route>` goes to that schema's app. */
+const appsPerSchema = (module: (schema: SchemaName) => new () => unknown, adapter: AdapterName) =>
+  appsPerVariant(Object.fromEntries(SCHEMAS.map((schema) => [schema, module(schema)])), adapter);
 
 /** Requests (unary) and tokens (streaming) per second of a tracked route in either schema: the request path runs the same code. */
 export async function schemaCost(adapter: AdapterName, rounds: number, perRound: number, streamsPerRound: number) {

@@ -40,10 +40,11 @@ export class UnaryBenchController {
   }
 }
 
-/** Creates an initialized app (not listening) and a function that injects one request in-process. */
+/** Creates an initialized app (not listening) and a function that injects one request, with `headers`, in-process. */
 export async function createInjectableApp(
   module: new (...args: never[]) => unknown,
   adapter: AdapterName,
+  headers: Record<string, string> = {},
 ): Promise<{ app: INestApplication; request: (path: string, payload: unknown) => Promise<{ statusCode: number; body: string }> }> {
   if (adapter === 'fastify') {
     const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false });
@@ -53,7 +54,7 @@ export async function createInjectableApp(
     return {
       app,
       request: async (path, payload) => {
-        const response = await fastify.inject({ method: 'POST', url: path, payload: payload as object });
+        const response = await fastify.inject({ method: 'POST', url: path, headers, payload: payload as object });
         return { statusCode: response.statusCode, body: response.body };
       },
     };
@@ -64,10 +65,34 @@ export async function createInjectableApp(
   return {
     app,
     request: async (path, payload) => {
-      const response = await inject(dispatch, { method: 'POST', url: path, payload: payload as object });
+      const response = await inject(dispatch, { method: 'POST', url: path, headers, payload: payload as object });
       return { statusCode: response.statusCode, body: response.body };
     },
   };
+}
+
+/**
+ * One app per variant, behind one `InjectedRequest`: a request to
+ * `/<variant>/<route>` goes to `/<route>` of that variant's app. Each request
+ * carries `headers`.
+ */
+export async function appsPerVariant(
+  modules: Readonly<Record<string, new () => unknown>>,
+  adapter: AdapterName,
+  headers: Record<string, string> = {},
+): Promise<{ request: InjectedRequest; close(): Promise<unknown> }> {
+  const apps: INestApplication[] = [];
+  const requests = new Map<string, InjectedRequest>();
+  for (const [variant, module] of Object.entries(modules)) {
+    const { app, request } = await createInjectableApp(module, adapter, headers);
+    apps.push(app);
+    requests.set(variant, request);
+  }
+  const request: InjectedRequest = (path, payload) => {
+    const [, variant, route] = path.split('/');
+    return requests.get(variant)!(`/${route}`, payload);
+  };
+  return { request, close: () => Promise.all(apps.map((app) => app.close())) };
 }
 
 /** The unary bench app, its metrics made with `options`. */

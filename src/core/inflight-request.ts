@@ -12,7 +12,7 @@ import {
 import type { FinishedRequest } from './gen-ai-metrics.js';
 import type { TokenUsage } from './openai-payload.js';
 import { type RecordingRule, type Schema, errorTypeForStatus } from './schemas.js';
-import type { TraceLink } from './trace-context.js';
+import { type TraceLink, isTraceLink } from './trace-context.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
@@ -192,9 +192,13 @@ export class InflightGuard implements Disposable {
     return this.context.onFinished !== undefined && this.responseModel === undefined;
   }
 
-  /** Links the request to a trace: with exemplars on, its duration, TTFT and ITL samples carry it. */
+  /**
+   * Links the request to a trace: with exemplars on, its duration, TTFT and
+   * ITL samples carry it. Ids that are not a trace's are ignored; the ones
+   * kept are copied, as the exemplars hold on to them.
+   */
   linkTrace(trace: TraceLink): void {
-    this.trace = trace;
+    this.trace = isTraceLink(trace?.trace_id, trace?.span_id) ? { trace_id: trace.trace_id, span_id: trace.span_id } : undefined;
   }
 
   /** Reports the model the answer names (`gen_ai.response.model` of the OpenTelemetry export). */
@@ -326,9 +330,10 @@ export class InflightGuard implements Disposable {
 
   /** Observes `value` into the histogram of `rule`, if the schema has one: with the request's trace as an exemplar, when there is one to carry. */
   private observe(rule: HistogramRule, value: number): void {
-    const withExemplar = this.trace && this.context.exemplarHistograms?.[rule];
-    if (withExemplar) {
-      withExemplar.observe({ labels: { model: this.series.model }, value, exemplarLabels: { ...this.trace } });
+    const trace = this.trace;
+    const withExemplar = trace && this.context.exemplarHistograms?.[rule];
+    if (trace && withExemplar) {
+      withExemplar.observe({ labels: { model: this.series.model }, value, exemplarLabels: trace });
     } else {
       this.series.histograms[rule]?.observe(value);
     }

@@ -1,14 +1,15 @@
-/** A trace a request belongs to: the labels of the exemplars its latencies carry. */
-export interface TraceLink {
+/** A trace a request belongs to: the labels of the exemplars its latencies carry (a type, so that it is a label record). */
+export type TraceLink = {
   /** 32 lowercase hex digits, not all zeros. */
   readonly trace_id: string;
   /** 16 lowercase hex digits, not all zeros. */
   readonly span_id: string;
-}
+};
 
 /** `version-traceid-parentid-flags`, W3C Trace Context level 1; later versions may append fields. */
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-const ALL_ZEROS = /^0+$/;
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
+const INVALID_TRACE_ID = '0'.repeat(32);
+const INVALID_SPAN_ID = '0'.repeat(16);
 
 /** Whether `traceId` and `spanId` are ids a trace can have: lowercase hex of the right lengths, not all zeros. */
 export function isTraceLink(traceId: unknown, spanId: unknown): boolean {
@@ -17,8 +18,8 @@ export function isTraceLink(traceId: unknown, spanId: unknown): boolean {
     typeof spanId === 'string' &&
     /^[0-9a-f]{32}$/.test(traceId) &&
     /^[0-9a-f]{16}$/.test(spanId) &&
-    !ALL_ZEROS.test(traceId) &&
-    !ALL_ZEROS.test(spanId)
+    traceId !== INVALID_TRACE_ID &&
+    spanId !== INVALID_SPAN_ID
   );
 }
 
@@ -35,8 +36,9 @@ export function traceLinkFromTraceparent(header: unknown): TraceLink | undefined
   if (!match) {
     return undefined;
   }
-  const [, version, traceId, spanId, , rest] = match;
-  if (version === 'ff' || (version === '00' && rest !== undefined) || !isTraceLink(traceId, spanId)) {
+  // The pattern checked the digits; the ids may still be the invalid all-zero ones.
+  const [, version, traceId, spanId, rest] = match;
+  if (version === 'ff' || (version === '00' && rest !== undefined) || traceId === INVALID_TRACE_ID || spanId === INVALID_SPAN_ID) {
     return undefined;
   }
   return { trace_id: traceId, span_id: spanId };

@@ -80,3 +80,38 @@ describe('InflightGuard', () => {
     expect(await metrics.getInflightCount('b')).toBe(1);
   });
 });
+
+describe('InflightGuard.linkTrace, with exemplars on', () => {
+  const TRACE = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
+
+  /** The exemplar label sets of the OpenMetrics rendering after one finished request linked to `trace`. */
+  async function exemplarsAfter(trace: unknown): Promise<unknown[]> {
+    const metrics = new LlmMetricsService('nv_llm', { exemplars: true });
+    const registry = new Registry();
+    metrics.register(registry);
+    const guard = metrics.createInflightGuard('m', Endpoint.ChatCompletions, false);
+    guard.linkTrace(trace as typeof TRACE);
+    guard.markOk();
+    guard.finish();
+    const json = (await registry.getMetricsAsJSON()) as unknown as { values: { exemplar?: { labelSet: unknown } | null }[] }[];
+    return json.flatMap((metric) => metric.values.flatMap((value) => (value.exemplar ? [value.exemplar.labelSet] : [])));
+  }
+
+  it('puts a copy of a valid trace on the duration sample', async () => {
+    const trace = { ...TRACE };
+    const [labelSet] = await exemplarsAfter(trace);
+    expect(labelSet).toEqual(TRACE);
+    expect(labelSet).not.toBe(trace);
+  });
+
+  it.each([
+    [{ trace_id: TRACE.trace_id.toUpperCase(), span_id: TRACE.span_id }],
+    [{ trace_id: TRACE.trace_id, span_id: '0'.repeat(16) }],
+    [{ trace_id: `${TRACE.trace_id}"}`, span_id: TRACE.span_id }],
+    [{ trace_id: TRACE.trace_id }],
+    [undefined],
+    [null],
+  ])('ignores %j', async (trace) => {
+    expect(await exemplarsAfter(trace)).toEqual([]);
+  });
+});

@@ -9,7 +9,8 @@ const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
  * Requests per second of the tracked unary route with the Prometheus metrics
  * alone (off), with the OpenTelemetry GenAI metrics recorded too (the real
  * SDK, exporting once a minute as an OTLP set-up does), and with exemplars:
- * one app each, timed in interleaved rounds, every request in a trace.
+ * one app each, timed in interleaved rounds, every request in a trace. A
+ * second app without either shows the noise of the run.
  */
 export async function openTelemetryCost(adapter: AdapterName, rounds: number, perRound: number) {
   const meterProvider = new MeterProvider({
@@ -18,13 +19,15 @@ export async function openTelemetryCost(adapter: AdapterName, rounds: number, pe
   const apps = await appsPerVariant(
     {
       off: unaryBenchModule(),
+      // The same app again: how far apart two equal variants land in this run.
+      again: unaryBenchModule(),
       opentelemetry: unaryBenchModule({ openTelemetry: { meterProvider } }),
       exemplars: unaryBenchModule({ exemplars: true }),
     },
     adapter,
     { traceparent: TRACEPARENT },
   );
-  const variants = ['off/tracked', 'opentelemetry/tracked', 'exemplars/tracked'] as const;
+  const variants = ['off/tracked', 'again/tracked', 'opentelemetry/tracked', 'exemplars/tracked'] as const;
   const results = await timeRoutes(apps.request, variants, { rounds, perRound, payload: { model: 'bench-model' } });
   await apps.close();
   await meterProvider.shutdown();
@@ -34,6 +37,7 @@ export async function openTelemetryCost(adapter: AdapterName, rounds: number, pe
     line(`- unary ${variant.padEnd(22)} ${spread(results[variant])} µs/request`);
   }
   // µs: rps(variant) / rps(off) = µs(off) / µs(variant).
+  ratioLine('unary rps off again ÷ off (control)', results['off/tracked'].samples, results['again/tracked'].samples, '1.0');
   ratioLine('unary rps openTelemetry ÷ off', results['off/tracked'].samples, results['opentelemetry/tracked'].samples, '≥ 0.97');
   ratioLine('unary rps exemplars ÷ off', results['off/tracked'].samples, results['exemplars/tracked'].samples, '≥ 0.97');
 }

@@ -11,25 +11,11 @@ import {
 } from './labels.js';
 import type { FinishedRequest } from './gen-ai-metrics.js';
 import type { TokenUsage } from './openai-payload.js';
-import { type RecordingRule, type Schema, errorTypeForStatus } from './schemas.js';
+import { type HistogramRule, type Schema, errorTypeForStatus } from './schemas.js';
 import { type TraceLink, isTraceLink } from './trace-context.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
-
-/** The rules that observe a histogram. */
-export type HistogramRule = Extract<
-  RecordingRule,
-  | 'duration'
-  | 'embeddingDuration'
-  | 'timeToFirstToken'
-  | 'interTokenLatency'
-  | 'inputTokensOnSuccess'
-  | 'inputTokens'
-  | 'outputTokensOnSuccess'
-  | 'outputTokens'
-  | 'cachedTokens'
->;
 
 /** The label values of one series of a counter, besides `model`. */
 export interface CountLabels {

@@ -3,13 +3,14 @@ import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } fr
 import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
-import { type Clock, type CountLabels, type GuardContext, type HistogramRule, InflightGuard, ModelSeries, type PendingCounts } from './inflight-request.js';
+import { type Clock, type CountLabels, type GuardContext, InflightGuard, ModelSeries, type PendingCounts } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 import {
   BUCKETS_ENV_NAMES,
   DYNAMO_FRONTEND_BUCKETS,
   type HistogramBuckets,
+  type HistogramRule,
   type MetricSpec,
   type RecordingRule,
   SCHEMAS,
@@ -262,13 +263,14 @@ export class LlmMetricsService {
     const buckets: HistogramBuckets = { ...options.buckets };
     if (options.bucketsFromEnv) {
       const invalid: string[] = [];
-      for (const { buckets: histogram } of this.schema.metrics) {
-        if (histogram && buckets[histogram.key] === undefined) {
-          const fromEnv = logBucketsFromEnv(options.env ?? process.env, BUCKETS_ENV_NAMES[histogram.key], DYNAMO_FRONTEND_BUCKETS[histogram.key]);
+      for (const spec of this.schema.metrics) {
+        const key = spec.type === 'histogram' ? spec.buckets.key : undefined;
+        if (key !== undefined && buckets[key] === undefined) {
+          const fromEnv = logBucketsFromEnv(options.env ?? process.env, BUCKETS_ENV_NAMES[key], DYNAMO_FRONTEND_BUCKETS[key]);
           if (fromEnv.invalid) {
             invalid.push(fromEnv.invalid);
           } else if (fromEnv.buckets) {
-            buckets[histogram.key] = fromEnv.buckets;
+            buckets[key] = fromEnv.buckets;
           }
         }
       }
@@ -288,12 +290,11 @@ export class LlmMetricsService {
     const config = { name, help: spec.help, labelNames, registers: [] };
     let metric: AnyMetric;
     if (spec.type === 'histogram') {
-      const key = spec.buckets!.key;
-      const rule = spec.rule as HistogramRule;
+      const { rule, buckets: { key, defaults } } = spec;
       const withExemplars = this.exemplarHistograms !== undefined && EXEMPLAR_RULES.has(rule);
       const histogram = new Histogram({
         ...config,
-        buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? spec.buckets!.defaults)],
+        buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults)],
         // prom-client checks a registry's format only for those given here: it is registered later, and renders them in OpenMetrics only.
         enableExemplars: withExemplars,
       });

@@ -2,6 +2,27 @@ import { type BucketsOption, type LogBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { ErrorType } from './labels.js';
 
+/** What a histogram records, and when: the rules the request path observes (`InflightGuard`). */
+export type HistogramRule =
+  /** Seconds from start to end, every outcome. */
+  | 'duration'
+  /** Seconds from start to end of an embeddings request. */
+  | 'embeddingDuration'
+  /** Seconds to the first token of a stream. */
+  | 'timeToFirstToken'
+  /** For each later chunk of a stream with n tokens, (now − previous) / n, n times. */
+  | 'interTokenLatency'
+  /** Prompt tokens of a request that succeeded. */
+  | 'inputTokensOnSuccess'
+  /** Prompt tokens, whenever they are known at the end. */
+  | 'inputTokens'
+  /** Completion tokens of a request that succeeded (a stream without usage: its counted tokens). */
+  | 'outputTokensOnSuccess'
+  /** Completion tokens at the end, if any. */
+  | 'outputTokens'
+  /** Cached prompt tokens, whenever they are known at the end. */
+  | 'cachedTokens';
+
 /**
  * What a metric records, and when: the rules the request path runs
  * (`InflightGuard`). A schema is a table of metrics, each with one of
@@ -24,36 +45,21 @@ export type RecordingRule =
   | 'rejections'
   /** Gauge: 1 or 0 per model, from the `modelReady` option, read when scraped. */
   | 'ready'
-  /** Histogram: seconds from start to end, every outcome. */
-  | 'duration'
-  /** Histogram: seconds from start to end of an embeddings request. */
-  | 'embeddingDuration'
-  /** Histogram: seconds to the first token of a stream. */
-  | 'timeToFirstToken'
-  /** Histogram: for each later chunk of a stream with n tokens, (now − previous) / n, n times. */
-  | 'interTokenLatency'
-  /** Histogram: prompt tokens of a request that succeeded. */
-  | 'inputTokensOnSuccess'
-  /** Histogram: prompt tokens, whenever they are known at the end. */
-  | 'inputTokens'
-  /** Histogram: completion tokens of a request that succeeded (a stream without usage: its counted tokens). */
-  | 'outputTokensOnSuccess'
-  /** Histogram: completion tokens at the end, if any. */
-  | 'outputTokens'
   /** Counter: output tokens, as chunks stream (a unary answer's when it ends), by model. */
   | 'outputTokensLive'
-  /** Histogram: cached prompt tokens, whenever they are known at the end. */
-  | 'cachedTokens';
+  | HistogramRule;
 
 /** The histograms whose buckets the `buckets` option sets. */
-export type HistogramKey =
-  | 'requestDuration'
-  | 'timeToFirstToken'
-  | 'interTokenLatency'
-  | 'inputSequenceTokens'
-  | 'outputSequenceTokens'
-  | 'cachedTokens'
-  | 'embeddingLatency';
+export const HISTOGRAM_KEYS = [
+  'requestDuration',
+  'timeToFirstToken',
+  'interTokenLatency',
+  'inputSequenceTokens',
+  'outputSequenceTokens',
+  'cachedTokens',
+  'embeddingLatency',
+] as const;
+export type HistogramKey = (typeof HISTOGRAM_KEYS)[number];
 
 /** Buckets of the histograms, each optional: the bounds, or `{ min, max, count }` for Dynamo's log-spaced ones. */
 export type HistogramBuckets = Partial<Record<HistogramKey, BucketsOption>>;
@@ -73,19 +79,25 @@ export const BUCKETS_ENV_NAMES: Readonly<Record<HistogramKey, string>> = {
 
 export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type';
 
-/** One metric of a schema. */
-export interface MetricSpec {
-  readonly rule: RecordingRule;
+/** What every metric of a schema has. */
+interface MetricSpecBase {
   /** The name after the prefix (and the schema's infix). */
   readonly suffix: string;
-  readonly type: 'counter' | 'gauge' | 'histogram';
   readonly help: string;
   readonly labels: readonly LabelName[];
-  /** Histograms: the default buckets, and the key of the `buckets` option that sets them. */
-  readonly buckets?: { readonly key: HistogramKey; readonly defaults: BucketsOption };
   /** A token metric: left out with `streamingMetrics: false`. */
   readonly tokens?: boolean;
 }
+
+/** One metric of a schema: a counter or gauge, or a histogram with its buckets. */
+export type MetricSpec =
+  | (MetricSpecBase & { readonly type: 'counter' | 'gauge'; readonly rule: Exclude<RecordingRule, HistogramRule> })
+  | (MetricSpecBase & {
+      readonly type: 'histogram';
+      readonly rule: HistogramRule;
+      /** The default buckets, and the key of the `buckets` option that sets them. */
+      readonly buckets: { readonly key: HistogramKey; readonly defaults: BucketsOption };
+    });
 
 export type SchemaName = 'dynamo-0.2.1' | 'dynamo-frontend';
 

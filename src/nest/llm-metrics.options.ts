@@ -2,7 +2,7 @@ import type { CanActivate, Type } from '@nestjs/common';
 import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registry } from 'prom-client';
 import { describeValue } from '../core/describe-value.js';
 import { resolveBuckets } from '../core/buckets.js';
-import { type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
+import { HISTOGRAM_KEYS, type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
 import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
 
@@ -144,18 +144,9 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
     if (typeof buckets !== 'object' || buckets === null) {
       throw invalid('buckets', 'an object of bucket arrays', buckets);
     }
-    const known: HistogramKey[] = [
-      'requestDuration',
-      'timeToFirstToken',
-      'interTokenLatency',
-      'inputSequenceTokens',
-      'outputSequenceTokens',
-      'cachedTokens',
-      'embeddingLatency',
-    ];
     for (const [key, value] of Object.entries(buckets)) {
-      if (!known.includes(key as HistogramKey)) {
-        throw invalid('buckets', `an object with the keys ${known.join(', ')}`, buckets);
+      if (!HISTOGRAM_KEYS.includes(key as HistogramKey)) {
+        throw invalid('buckets', `an object with the keys ${HISTOGRAM_KEYS.join(', ')}`, buckets);
       }
       if (value !== undefined) {
         resolveBuckets(`buckets.${key}`, value);

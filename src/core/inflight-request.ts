@@ -182,9 +182,11 @@ export class InflightGuard implements Disposable {
    * Links the request to a trace: with exemplars on, its duration, TTFT and
    * ITL samples carry it. Ids that are not a trace's are ignored; the ones
    * kept are copied, as the exemplars hold on to them.
+   * @returns whether the request is linked to `trace` now.
    */
-  linkTrace(trace: TraceLink): void {
-    this.trace = isTraceLink(trace?.trace_id, trace?.span_id) ? { trace_id: trace.trace_id, span_id: trace.span_id } : undefined;
+  linkTrace(trace: TraceLink | undefined): boolean {
+    this.trace = isTraceLink(trace) ? { trace_id: trace.trace_id, span_id: trace.span_id } : undefined;
+    return this.trace !== undefined;
   }
 
   /** Reports the model the answer names (`gen_ai.response.model` of the OpenTelemetry export). */

@@ -11,8 +11,12 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.
 const INVALID_TRACE_ID = '0'.repeat(32);
 const INVALID_SPAN_ID = '0'.repeat(16);
 
-/** Whether `traceId` and `spanId` are ids a trace can have: lowercase hex of the right lengths, not all zeros. */
-export function isTraceLink(traceId: unknown, spanId: unknown): boolean {
+/** Whether `value` holds ids a trace can have: lowercase hex of the right lengths, not all zeros. */
+export function isTraceLink(value: unknown): value is TraceLink {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const { trace_id: traceId, span_id: spanId } = value as Record<string, unknown>;
   return (
     typeof traceId === 'string' &&
     typeof spanId === 'string' &&

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client';
 import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
-import { type TraceLink, isTraceLink } from '../core/trace-context.js';
+import type { TraceLink } from '../core/trace-context.js';
 import { type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, validateModuleOptions } from './llm-metrics.options.js';
 import { RequestTracker } from './request-tracking.js';
 
@@ -21,7 +21,7 @@ function sameOptions(a: ImportOptions, b: ImportOptions): boolean {
 interface OpenTelemetry {
   /** The provider of the GenAI metrics, with the `openTelemetry` option. */
   readonly meterProvider: MeterProviderLike | undefined;
-  /** The trace of the active span, if there is one. */
+  /** The ids of the active span, if there is one. */
   readonly activeTrace: () => TraceLink | undefined;
 }
 
@@ -49,9 +49,10 @@ async function loadOpenTelemetry(options: ImportOptions): Promise<OpenTelemetry 
   const given = typeof options.openTelemetry === 'object' ? options.openTelemetry.meterProvider : undefined;
   return {
     meterProvider: options.openTelemetry ? (given ?? api.metrics.getMeterProvider()) : undefined,
+    // Unchecked: the request's guard checks the ids, and falls back to the traceparent header.
     activeTrace: () => {
       const context = api.trace.getActiveSpan()?.spanContext();
-      return context && isTraceLink(context.traceId, context.spanId) ? { trace_id: context.traceId, span_id: context.spanId } : undefined;
+      return context && { trace_id: context.traceId, span_id: context.spanId };
     },
   };
 }

@@ -188,7 +188,7 @@ function read(extract: (request: LlmHttpRequest) => unknown, request: LlmHttpReq
 export interface RequestReaders {
   modelFrom?: (request: LlmHttpRequest) => unknown;
   streamFrom?: (request: LlmHttpRequest) => unknown;
-  /** With exemplars: the trace of the active span, if any (else the request's `traceparent` is read). */
+  /** With exemplars: the ids of the active span, if any (unless they are a trace's, the request's `traceparent` is read). */
   activeTrace?: () => TraceLink | undefined;
 }
 
@@ -227,11 +227,9 @@ export class RequestTracker {
       this.metrics.handleRecordError(err);
       return undefined;
     }
-    if (this.activeTrace) {
-      const trace = this.activeTrace() ?? traceLinkFromTraceparent(trackedRequest.headers?.traceparent);
-      if (trace) {
-        guard.linkTrace(trace);
-      }
+    // The active span's trace, else the traceparent header's.
+    if (this.activeTrace && !guard.linkTrace(this.activeTrace())) {
+      guard.linkTrace(traceLinkFromTraceparent(trackedRequest.headers?.traceparent));
     }
     const tracking = new RequestTracking(guard, response);
     trackedRequest[REQUEST_TRACKING] = tracking;

@@ -84,22 +84,23 @@ describe('InflightGuard', () => {
 describe('InflightGuard.linkTrace, with exemplars on', () => {
   const TRACE = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
 
-  /** The exemplar label sets of the OpenMetrics rendering after one finished request linked to `trace`. */
-  async function exemplarsAfter(trace: unknown): Promise<unknown[]> {
+  /** Whether a request took `trace`, and the exemplar label sets of the registry once it finished. */
+  async function exemplarsAfter(trace: unknown): Promise<{ linked: boolean; exemplars: unknown[] }> {
     const metrics = new LlmMetricsService('nv_llm', { exemplars: true });
     const registry = new Registry();
     metrics.register(registry);
     const guard = metrics.createInflightGuard('m', Endpoint.ChatCompletions, false);
-    guard.linkTrace(trace as typeof TRACE);
+    const linked = guard.linkTrace(trace as typeof TRACE);
     guard.markOk();
     guard.finish();
     const json = (await registry.getMetricsAsJSON()) as unknown as { values: { exemplar?: { labelSet: unknown } | null }[] }[];
-    return json.flatMap((metric) => metric.values.flatMap((value) => (value.exemplar ? [value.exemplar.labelSet] : [])));
+    return { linked, exemplars: json.flatMap((metric) => metric.values.flatMap((value) => (value.exemplar ? [value.exemplar.labelSet] : []))) };
   }
 
   it('puts a copy of a valid trace on the duration sample', async () => {
     const trace = { ...TRACE };
-    const [labelSet] = await exemplarsAfter(trace);
+    const { linked, exemplars: [labelSet] } = await exemplarsAfter(trace);
+    expect(linked).toBe(true);
     expect(labelSet).toEqual(TRACE);
     expect(labelSet).not.toBe(trace);
   });
@@ -111,7 +112,7 @@ describe('InflightGuard.linkTrace, with exemplars on', () => {
     [{ trace_id: TRACE.trace_id }],
     [undefined],
     [null],
-  ])('ignores %j', async (trace) => {
-    expect(await exemplarsAfter(trace)).toEqual([]);
+  ])('ignores %j, and says so', async (trace) => {
+    expect(await exemplarsAfter(trace)).toEqual({ linked: false, exemplars: [] });
   });
 });

@@ -38,9 +38,9 @@ describe('traceLinkFromTraceparent', () => {
 
 describe('isTraceLink', () => {
   it('takes lowercase hex ids of 32 and 16 digits, not all zeros', () => {
-    expect(isTraceLink(TRACE_ID, SPAN_ID)).toBe(true);
-    expect(isTraceLink(TRACE_ID.toUpperCase(), SPAN_ID)).toBe(false);
-    expect(isTraceLink('0'.repeat(32), SPAN_ID)).toBe(false);
-    expect(isTraceLink(TRACE_ID, undefined)).toBe(false);
+    expect(isTraceLink({ trace_id: TRACE_ID, span_id: SPAN_ID })).toBe(true);
+    expect(isTraceLink({ trace_id: TRACE_ID.toUpperCase(), span_id: SPAN_ID })).toBe(false);
+    expect(isTraceLink({ trace_id: '0'.repeat(32), span_id: SPAN_ID })).toBe(false);
+    expect(isTraceLink({ trace_id: TRACE_ID, span_id: undefined })).toBe(false);
   });
 });

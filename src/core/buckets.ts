@@ -90,7 +90,7 @@ export function resolveBuckets(option: string, buckets: unknown): readonly numbe
   return buckets;
 }
 
-/** A number read from an environment variable, or `undefined` if the variable is unset or not a finite number. */
+/** A number read from an environment variable: `undefined` if the variable is unset or empty, `NaN` if it is not a finite number. */
 function readNumber(raw: string | undefined): number | undefined {
   if (raw === undefined || raw.trim() === '') {
     return undefined;

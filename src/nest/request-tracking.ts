@@ -17,6 +17,11 @@ type TrackedRequest = LlmHttpRequest & { [REQUEST_TRACKING]?: RequestTracking };
 /** A unary body larger than this is not parsed for its `usage`. */
 const MAX_PARSED_BODY_LENGTH = 1 << 20;
 
+/** `bytes` as a Buffer, without copying them. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The HTTP status of an exception: `getStatus()` (Nest's) or a numeric `status` / `statusCode`. */
 function statusOf(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) {
@@ -61,7 +66,7 @@ export class RequestTracking implements ResponseObserver {
 
   observeChunk(chunk: string | Uint8Array): void {
     if (this.guard.wantsResponseModel && chunk.length <= MAX_PARSED_BODY_LENGTH) {
-      const model = modelNamedIn(typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8'));
+      const model = modelNamedIn(typeof chunk === 'string' ? chunk : bufferOf(chunk).toString('utf8'));
       if (model !== undefined) {
         this.guard.recordResponseModel(model);
       }
@@ -70,7 +75,7 @@ export class RequestTracking implements ResponseObserver {
       this.sseReader ??= new SseEventReader();
       this.record(this.sseReader.read(chunk));
     } else if (chunk.length <= MAX_PARSED_BODY_LENGTH) {
-      const body = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const body = typeof chunk === 'string' ? chunk : bufferOf(chunk);
       // Only an answer that names a usage is parsed.
       if (body.includes('"usage"')) {
         const usage = summarizePayload(parseJson(body.toString())).usage;

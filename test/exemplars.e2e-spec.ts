@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { AppModule } from '../sample/app.module.js';
 import { exemplarsOf, parseExposition, sumOf, withoutExemplars } from './support/exposition.js';
-import { ADAPTERS, type AdapterName, type RunningApp, eventually, startApp } from './support/http.js';
+import { ADAPTERS, type AdapterName, type RunningApp, eventually, scrape, startApp } from './support/http.js';
 import { traceEveryRequest } from './support/opentelemetry.js';
 import { promtoolCheck } from './support/promtool.js';
 
@@ -41,12 +41,6 @@ function sendRawChat(baseUrl: string, headerLines: string): Promise<string> {
   });
 }
 
-/** The metrics as the scraper asking for `accept` reads them. */
-async function scrapeAs(baseUrl: string, accept?: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/metrics`, { headers: accept ? { accept } : {} });
-  return response.text();
-}
-
 /** The names and labels of the samples of an exposition: its series. */
 const seriesOf = (text: string) => parseExposition(withoutExemplars(text)).map(({ name, labels }) => `${name}${JSON.stringify(labels)}`);
 
@@ -56,7 +50,7 @@ async function startWithTraffic(adapter: AdapterName, exemplars: boolean): Promi
   expect(await sendChat(app.baseUrl, chat(LLAMA, true), { traceparent: traceparent(STREAM_TRACE) })).toBe(200);
   expect(await sendChat(app.baseUrl, chat(SMALL, false), { traceparent: traceparent(UNARY_TRACE) })).toBe(200);
   await eventually(
-    () => scrapeAs(app.baseUrl),
+    () => scrape(app.baseUrl),
     (text) => sumOf(text, REQUESTS) === 2,
   );
   return app;
@@ -70,7 +64,7 @@ describe.each(ADAPTERS)('exemplars (%s)', (adapter) => {
   afterAll(() => app.close());
 
   it("puts the traceparent's ids on the duration, time-to-first-token and inter-token-latency buckets of OpenMetrics scrapes", async () => {
-    const exemplars = exemplarsOf(await scrapeAs(app.baseUrl, OPENMETRICS));
+    const exemplars = exemplarsOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS));
     const tracesOn = (name: string, model: string) =>
       exemplars.filter((exemplar) => exemplar.name === `${PREFIX}${name}_bucket` && exemplar.labels.model === model).map((exemplar) => exemplar.exemplarLabels);
     expect(tracesOn('request_duration_seconds', LLAMA)).toEqual([STREAM_TRACE]);
@@ -91,12 +85,12 @@ describe.each(ADAPTERS)('exemplars (%s)', (adapter) => {
   it('leaves classic text scrapes as they are without exemplars, and adds no series to either format', async () => {
     const plain = await startWithTraffic(adapter, false);
     try {
-      const classic = await scrapeAs(app.baseUrl);
+      const classic = await scrape(app.baseUrl);
       expect(classic).not.toContain(' # {');
       expect(promtoolCheck(classic)).toEqual({ status: 0, output: '' });
-      expect(seriesOf(classic)).toEqual(seriesOf(await scrapeAs(plain.baseUrl)));
-      expect(seriesOf(await scrapeAs(app.baseUrl, OPENMETRICS))).toEqual(seriesOf(await scrapeAs(plain.baseUrl, OPENMETRICS)));
-      expect(await scrapeAs(plain.baseUrl, OPENMETRICS)).not.toContain(' # {');
+      expect(seriesOf(classic)).toEqual(seriesOf(await scrape(plain.baseUrl)));
+      expect(seriesOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS))).toEqual(seriesOf(await scrape(plain.baseUrl, '/metrics', OPENMETRICS)));
+      expect(await scrape(plain.baseUrl, '/metrics', OPENMETRICS)).not.toContain(' # {');
     } finally {
       await plain.close();
     }
@@ -134,17 +128,17 @@ describe.each(ADAPTERS)('hostile traceparent headers (%s)', (adapter) => {
       const served = statuses.filter((status) => status.startsWith('HTTP/1.1 200')).length;
       expect(served).toBeGreaterThanOrEqual(1);
       const counted = await eventually(
-        () => scrapeAs(app.baseUrl),
+        () => scrape(app.baseUrl),
         (text) => sumOf(text, REQUESTS) === HOSTILE.length + served,
       );
       expect(sumOf(counted, REQUESTS)).toBe(HOSTILE.length + served);
-      for (const text of [await scrapeAs(app.baseUrl, OPENMETRICS), await scrapeAs(app.baseUrl)]) {
+      for (const text of [await scrape(app.baseUrl, '/metrics', OPENMETRICS), await scrape(app.baseUrl)]) {
         expect(exemplarsOf(text)).toEqual([]);
         for (const marker of ['evil', 'zz', 'xxxx', STREAM_TRACE.trace_id, STREAM_TRACE.trace_id.toUpperCase(), UNARY_TRACE.trace_id]) {
           expect(text).not.toContain(marker);
         }
       }
-      expect(promtoolCheck(await scrapeAs(app.baseUrl))).toEqual({ status: 0, output: '' });
+      expect(promtoolCheck(await scrape(app.baseUrl))).toEqual({ status: 0, output: '' });
     } finally {
       await app.close();
     }
@@ -163,10 +157,10 @@ describe.each(ADAPTERS)('exemplars under an active OpenTelemetry span (%s)', (ad
       const [span] = tracing!.spans;
       expect(span.traceId).not.toBe(UNARY_TRACE.trace_id);
       await eventually(
-        () => scrapeAs(app.baseUrl),
+        () => scrape(app.baseUrl),
         (text) => sumOf(text, REQUESTS) === 1,
       );
-      const exemplars = exemplarsOf(await scrapeAs(app.baseUrl, OPENMETRICS));
+      const exemplars = exemplarsOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS));
       expect(new Set(exemplars.map((exemplar) => exemplar.name))).toEqual(
         new Set([`${PREFIX}request_duration_seconds_bucket`, `${PREFIX}time_to_first_token_seconds_bucket`, `${PREFIX}inter_token_latency_seconds_bucket`]),
       );

@@ -1,3 +1,4 @@
+import { scrape } from './support/http.js';
 import { type NodeProcess, buildSample, freePort, runSample } from './support/node-process.js';
 
 /** Fails any ES module import of `@opentelemetry/*` in the process it is preloaded in. */
@@ -30,8 +31,7 @@ describe('importing OpenTelemetry only when an option asks for it', () => {
     });
     expect(chat.status).toBe(200);
     await chat.text();
-    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
-    return metrics.text();
+    return scrape(`http://127.0.0.1:${port}`, '/metrics', 'application/openmetrics-text; version=1.0.0');
   }
 
   it('imports nothing of OpenTelemetry without the options, and measures as always', async () => {

@@ -41,9 +41,9 @@ export async function startApp(module: Type<unknown> | ReturnType<typeof Object>
   return listen(await Test.createTestingModule({ imports: [module] }).compile(), options);
 }
 
-/** GETs the metrics route and returns its text. */
-export async function scrape(baseUrl: string, path = '/metrics'): Promise<string> {
-  const response = await fetch(`${baseUrl}${path}`);
+/** GETs the metrics route, as a scraper sending `accept` (default: none), and returns its text. */
+export async function scrape(baseUrl: string, path = '/metrics', accept?: string): Promise<string> {
+  const response = await fetch(`${baseUrl}${path}`, { headers: accept === undefined ? {} : { accept } });
   if (response.status !== 200) {
     throw new Error(`scrape ${path}: ${response.status} ${await response.text()}`);
   }

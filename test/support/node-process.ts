@@ -5,15 +5,19 @@ import { eventually } from './http.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** A port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
+/** A port free on 127.0.0.1 right now (whoever binds it a moment later may lose a race for it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
   });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') {
+    throw new Error('could not get an ephemeral port');
+  }
+  return address.port;
 }
 
 /** Compiles the TypeScript project `tsconfig` of the repository (e.g. `tsconfig.sample.json`, as `npm start` does). */

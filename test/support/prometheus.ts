@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './node-process.js';
 
 /**
  * A real Prometheus server (Debian's `prometheus` package, as `.ci/run`
@@ -132,21 +132,6 @@ export function prometheusConfig(jobs: ScrapeJob[], intervalSeconds = 1): string
   return `${lines.join('\n')}\n`;
 }
 
-/** A port free on 127.0.0.1 right now (Prometheus binds it a moment later; a lost race is retried). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') {
-    throw new Error('could not get an ephemeral port');
-  }
-  return address.port;
-}
-
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
@@ -196,6 +181,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const attempts = 3;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    // Prometheus binds it a moment later: a lost race is retried.
     const port = await freePort();
     try {
       return await launch(dir, configFile, config, port, options.readyTimeoutMs ?? 15_000, options.features ?? []);

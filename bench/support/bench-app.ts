@@ -45,7 +45,7 @@ export async function createInjectableApp(
   module: new (...args: never[]) => unknown,
   adapter: AdapterName,
   headers: Record<string, string> = {},
-): Promise<{ app: INestApplication; request: (path: string, payload: unknown) => Promise<{ statusCode: number; body: string }> }> {
+): Promise<{ app: INestApplication; request: InjectedRequest }> {
   if (adapter === 'fastify') {
     const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: false });
     await app.init();

@@ -31,10 +31,18 @@ export { SseEventReader } from './core/sse-event-reader.js';
 export { renderOpenMetrics } from './core/openmetrics.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './core/model-label.policy.js';
 export { type Clock, InflightGuard } from './core/inflight-request.js';
+export {
+  DEFAULT_LABEL_TTL_MS,
+  DEFAULT_MAX_LABEL_VALUES,
+  MAX_LABEL_VALUE_LENGTH,
+  OTHER_LABEL_VALUE,
+  type RequestLabelSpec,
+} from './core/request-label.policy.js';
 export { LlmMetricsService, type LlmMetricsServiceOptions } from './core/llm-metrics.service.js';
 export { LLM_METRICS_REGISTRY, LlmMetricsModule, MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module.js';
 export type {
   LlmHttpRequest,
+  LlmRequestLabel,
   LlmMetricsModuleExtras,
   LlmMetricsModuleOptions,
   LlmMetricsOptionsFactory,

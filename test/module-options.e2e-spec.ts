@@ -17,6 +17,8 @@ import { sumOf, valueOf } from './support/exposition.js';
 import { ADAPTERS, RecordingLogger, type RunningApp, listen, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
+/** A request label's reader that always finds `a`. */
+const constantA = (): string => 'a';
 const chatSuccess = { endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
 
 function appWith(metrics: ReturnType<typeof LlmMetricsModule.forRoot>) {
@@ -239,6 +241,10 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       ['errorType', { errorType: 'yes' }, /option "errorType".*"yes"/],
       ['buckets', { buckets: { timeToFirstToken: [1, 0.5] } }, /option "buckets.timeToFirstToken".*\[1, 0.5\]/],
       ['buckets key', { buckets: { ttft: [1] } }, /option "buckets" must be an object with the keys/],
+      ['label name', { labels: { status: { from: constantA } } }, /option "labels" must be keyed by names other than .*"status"/],
+      ['label metrics', { labels: { tenant: { from: constantA, metrics: ['tokens'] } } }, /option "labels.tenant.metrics".*\["tokens"\]/],
+      ['label clashing with defaultLabels', { defaultLabels: { tenant: 'a' }, labels: { tenant: { from: constantA } } }, /option "labels" must be keyed by names other than those of defaultLabels, got "tenant"/],
+      ['labelTtl', { labels: { tenant: { from: constantA } }, labelTtl: -1 }, /option "labelTtl".*-1/],
     ])('fails at start-up on an invalid %s, naming it', async (_, options, message) => {
       await expect(
         Test.createTestingModule({ imports: [LlmMetricsModule.forRoot(options as LlmMetricsModuleOptions)] }).compile(),

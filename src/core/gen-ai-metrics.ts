@@ -21,11 +21,36 @@ export interface MeterLike {
 
 type HistogramLike = ReturnType<MeterLike['createHistogram']>;
 
+/** The request labels each instrument carries as attributes: those of the Prometheus metric it matches. */
+export interface GenAiRequestLabels {
+  readonly duration: readonly string[];
+  readonly timeToFirstToken: readonly string[];
+  readonly timePerOutputToken: readonly string[];
+  readonly inputTokens: readonly string[];
+  readonly outputTokens: readonly string[];
+}
+
+const NO_REQUEST_LABELS: GenAiRequestLabels = { duration: [], timeToFirstToken: [], timePerOutputToken: [], inputTokens: [], outputTokens: [] };
+
+/** `attributes`, with the request labels `names` of `request` added, if any. */
+function withRequestLabels(attributes: Record<string, string>, names: readonly string[], request: FinishedRequest): Record<string, string> {
+  if (names.length === 0) {
+    return attributes;
+  }
+  const extended = { ...attributes };
+  for (const name of names) {
+    extended[name] = request.labels[name];
+  }
+  return extended;
+}
+
 /** What a finished request measured, as `InflightGuard` hands it over. */
 export interface FinishedRequest {
   readonly endpoint: EndpointName;
   /** The `model` label value: the model-label rules applied. */
   readonly model: string;
+  /** The values of the request labels (the `labels` option), by name: their rules applied. */
+  readonly labels: Readonly<Record<string, string>>;
   readonly requestType: RequestType;
   readonly status: Status;
   readonly errorType: ErrorType | '';
@@ -78,6 +103,7 @@ export class GenAiMetrics {
     meter: MeterLike,
     private readonly providerName: string,
     private readonly modelLabels: ModelLabelPolicy,
+    private readonly requestLabels: GenAiRequestLabels = NO_REQUEST_LABELS,
   ) {
     const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) =>
       meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
@@ -112,23 +138,22 @@ export class GenAiMetrics {
     if (request.responseModel !== undefined) {
       attributes['gen_ai.response.model'] = this.modelLabels.peek(request.responseModel);
     }
-    this.requestDuration.record(
-      request.durationSeconds,
-      request.status === REQUEST_STATUS_ERROR ? { ...attributes, 'error.type': request.errorType } : attributes,
-    );
+    const labels = this.requestLabels;
+    const duration = withRequestLabels(attributes, labels.duration, request);
+    this.requestDuration.record(request.durationSeconds, request.status === REQUEST_STATUS_ERROR ? { ...duration, 'error.type': request.errorType } : duration);
     if (request.status === REQUEST_STATUS_SUCCESS && request.requestType === REQUEST_TYPE_STREAM) {
       if (request.timeToFirstTokenSeconds !== undefined) {
-        this.timeToFirstToken.record(request.timeToFirstTokenSeconds, attributes);
+        this.timeToFirstToken.record(request.timeToFirstTokenSeconds, withRequestLabels(attributes, labels.timeToFirstToken, request));
       }
       if (request.timePerOutputTokenSeconds !== undefined) {
-        this.timePerOutputToken.record(request.timePerOutputTokenSeconds, attributes);
+        this.timePerOutputToken.record(request.timePerOutputTokenSeconds, withRequestLabels(attributes, labels.timePerOutputToken, request));
       }
     }
     if (request.inputTokens !== undefined) {
-      this.tokenUsage.record(request.inputTokens, { ...attributes, 'gen_ai.token.type': 'input' });
+      this.tokenUsage.record(request.inputTokens, { ...withRequestLabels(attributes, labels.inputTokens, request), 'gen_ai.token.type': 'input' });
     }
     if (request.outputTokens !== undefined) {
-      this.tokenUsage.record(request.outputTokens, { ...attributes, 'gen_ai.token.type': 'output' });
+      this.tokenUsage.record(request.outputTokens, { ...withRequestLabels(attributes, labels.outputTokens, request), 'gen_ai.token.type': 'output' });
     }
   }
 }

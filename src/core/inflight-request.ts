@@ -51,17 +51,23 @@ export class PendingCounts {
       }
     }
   }
+
+  /** The label values of every count, published or not. */
+  labelSets(): Iterable<CountLabels> {
+    return Array.from(this.counts.values(), ({ labels }) => labels);
+  }
 }
 
 /**
- * What one model's requests recorded: counts and gauges as plain numbers
- * (published by the metrics' `collect`), and the children of the
- * histograms its schema has (observed as requests go, bound once).
+ * What the requests of one model (and one value of each request label)
+ * recorded: counts and gauges as plain numbers (published by the metrics'
+ * `collect`), and the children of the histograms its schema has (observed
+ * as requests go, bound once).
  */
-export class ModelSeries {
-  /** Requests of this model between their start and their end. */
+export class RequestSeries {
+  /** Requests of this series between their start and their end. */
   inProgress = 0;
-  /** Requests of this model between their start and their first token (or their end). */
+  /** Requests of this series between their start and their first token (or their end). */
   queued = 0;
   readonly requests = new PendingCounts();
   readonly started = new PendingCounts();
@@ -71,9 +77,13 @@ export class ModelSeries {
 
   constructor(
     readonly model: string,
+    /** The value of each request label, in the order of `RequestLabels.names`. */
+    readonly labelValues: readonly string[],
+    /** The request labels by name. */
+    readonly requestLabels: Readonly<Record<string, string>>,
     /** Whether `requests_total` has `error_type`: otherwise requests of every error type count alike. */
     private readonly withErrorType: boolean,
-    readonly histograms: Readonly<Partial<Record<HistogramRule, Histogram.Internal<string>>>>,
+    readonly histograms: Readonly<Partial<Record<HistogramRule, BoundHistogram>>>,
   ) {}
 
   countRequest(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): void {
@@ -83,6 +93,12 @@ export class ModelSeries {
       this.requests.add(`${endpoint} ${requestType} ${status}`, { endpoint, request_type: requestType, status });
     }
   }
+}
+
+/** A histogram's child for one series, and the labels it was bound with (for exemplars, observed through the parent). */
+export interface BoundHistogram {
+  readonly child: Histogram.Internal<string>;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** What a guard shares with its service. */
@@ -99,6 +115,8 @@ export interface GuardContext {
   disconnects: number;
   /** Called when recording a metric throws; the guard carries on. */
   readonly onRecordError: (err: unknown) => void;
+  /** With request labels: told when a request ends, so that its values' idle time starts. */
+  readonly onLabelsReleased: ((labelValues: readonly string[], now: number) => void) | undefined;
 }
 
 const NO_USAGE: TokenUsage = {};
@@ -130,7 +148,7 @@ export class InflightGuard implements Disposable {
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
-    private readonly series: ModelSeries,
+    private readonly series: RequestSeries,
     readonly endpoint: EndpointName,
     requestType: RequestType,
     private readonly context: GuardContext,
@@ -146,6 +164,11 @@ export class InflightGuard implements Disposable {
   /** The `model` label value this request is recorded under. */
   get model(): string {
     return this.series.model;
+  }
+
+  /** The values of the request labels (the `labels` option) this request is recorded under, by name. */
+  get labels(): Readonly<Record<string, string>> {
+    return this.series.requestLabels;
   }
 
   /** The `request_type` `finish()` will record. */
@@ -298,9 +321,11 @@ export class InflightGuard implements Disposable {
     if (this.lastOutputAt === undefined) {
       series.queued -= 1;
     }
+    const now = this.context.clock();
+    this.context.onLabelsReleased?.(series.labelValues, now);
     try {
       series.countRequest(this.endpoint, this.currentRequestType, this.currentStatus, this.errorType);
-      const seconds = this.elapsedSeconds();
+      const seconds = (now - this.startedAt) / 1000;
       this.observe('duration', seconds);
       if (this.endpoint === Endpoint.Embeddings) {
         this.observe('embeddingDuration', seconds);
@@ -320,10 +345,11 @@ export class InflightGuard implements Disposable {
   private observe(rule: HistogramRule, value: number): void {
     const trace = this.trace;
     const withExemplar = trace && this.context.exemplarHistograms?.[rule];
-    if (trace && withExemplar) {
-      withExemplar.observe({ labels: { model: this.series.model }, value, exemplarLabels: trace });
+    const bound = this.series.histograms[rule];
+    if (trace && withExemplar && bound) {
+      withExemplar.observe({ labels: bound.labels, value, exemplarLabels: trace });
     } else {
-      this.series.histograms[rule]?.observe(value);
+      bound?.child.observe(value);
     }
   }
 
@@ -334,6 +360,7 @@ export class InflightGuard implements Disposable {
     return {
       endpoint: this.endpoint,
       model: this.series.model,
+      labels: this.series.requestLabels,
       requestType: this.currentRequestType,
       status: this.currentStatus,
       errorType: this.errorType,
@@ -347,7 +374,7 @@ export class InflightGuard implements Disposable {
   }
 
   /** Input, output and cached lengths: those a schema takes on success, and those it takes whenever they are known. */
-  private observeLengths(histograms: ModelSeries['histograms']): void {
+  private observeLengths(histograms: RequestSeries['histograms']): void {
     const { prompt_tokens: promptTokens, completion_tokens: usageCompletion } = this.usage;
     if (this.lastOutputAt === undefined && usageCompletion !== undefined && usageCompletion > 0) {
       // An answer that came whole: its output tokens, now.
@@ -355,24 +382,24 @@ export class InflightGuard implements Disposable {
     }
     if (this.currentStatus === REQUEST_STATUS_SUCCESS) {
       if (promptTokens !== undefined) {
-        histograms.inputTokensOnSuccess?.observe(promptTokens);
+        histograms.inputTokensOnSuccess?.child.observe(promptTokens);
       }
       // A stream without usage: its counted tokens, even none.
       const completionTokens = usageCompletion ?? (this.currentRequestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
       if (completionTokens !== undefined) {
-        histograms.outputTokensOnSuccess?.observe(completionTokens);
+        histograms.outputTokensOnSuccess?.child.observe(completionTokens);
       }
     }
     if (promptTokens !== undefined) {
-      histograms.inputTokens?.observe(promptTokens);
+      histograms.inputTokens?.child.observe(promptTokens);
     }
     const outputTokens = usageCompletion ?? this.outputTokens;
     if (outputTokens > 0) {
-      histograms.outputTokens?.observe(outputTokens);
+      histograms.outputTokens?.child.observe(outputTokens);
     }
     const cachedTokens = this.usage.prompt_tokens_details?.cached_tokens;
     if (cachedTokens !== undefined) {
-      histograms.cachedTokens?.observe(cachedTokens);
+      histograms.cachedTokens?.child.observe(cachedTokens);
     }
   }
 }

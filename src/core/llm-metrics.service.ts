@@ -3,9 +3,10 @@ import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } fr
 import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
-import { type Clock, type CountLabels, type GuardContext, InflightGuard, ModelSeries, type PendingCounts } from './inflight-request.js';
+import { type BoundHistogram, type Clock, type CountLabels, type GuardContext, InflightGuard, type PendingCounts, RequestSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
+import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec, RequestLabels, assertLabelTtl, resolveRequestLabels } from './request-label.policy.js';
 import {
   BUCKETS_ENV_NAMES,
   DYNAMO_FRONTEND_BUCKETS,
@@ -47,6 +48,13 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
   };
   /** Whether each model can be served, read at every scrape: the `model_ready` gauge of the frontend schema. */
   modelReady?: () => Iterable<readonly [model: string, ready: boolean]>;
+  /**
+   * Labels read from each request (a tenant, a team, …), bounded: each
+   * label's `from` reads the `source` given to `createInflightGuard`.
+   */
+  labels?: Readonly<Record<string, RequestLabelSpec>>;
+  /** Milliseconds after which a request-label value not seen is forgotten, with its series (default one hour). */
+  labelTtl?: number;
   /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
   clock?: Clock;
   /**
@@ -60,16 +68,33 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
-/** A metric of the service: its spec, full name, label names and prom-client object. */
+/** A metric of the service: its spec (none for the label overflow counter), full name, labels and prom-client object. */
 interface BuiltMetric {
-  readonly spec: MetricSpec;
+  readonly spec: MetricSpec | undefined;
   readonly name: string;
-  readonly labelNames: readonly string[];
+  /** The labels the schema gives the metric (and `error_type`, with the option). */
+  readonly schemaLabels: readonly string[];
+  /** The request labels it carries. */
+  readonly requestLabels: readonly string[];
   readonly metric: AnyMetric;
 }
 
+const NO_LABEL_VALUES: readonly string[] = [];
+
+/** The labels of a count of `series` in a metric with `schemaLabels` and `requestLabels`. */
+function countLabels(schemaLabels: readonly string[], requestLabels: readonly string[], series: RequestSeries, counted: CountLabels): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const label of schemaLabels) {
+    labels[label] = label === 'model' ? series.model : (counted[label as keyof CountLabels] ?? '');
+  }
+  for (const label of requestLabels) {
+    labels[label] = series.requestLabels[label];
+  }
+  return labels;
+}
+
 /** The counts of `series` that a counter of `rule` publishes. */
-function countsOf(rule: RecordingRule, series: ModelSeries): PendingCounts | undefined {
+function countsOf(rule: RecordingRule, series: RequestSeries): PendingCounts | undefined {
   switch (rule) {
     case 'requests':
       return series.requests;
@@ -107,11 +132,15 @@ export class LlmMetricsService {
   readonly hasErrorType: boolean;
 
   private readonly metrics: readonly BuiltMetric[];
-  private readonly histograms: Partial<Record<HistogramRule, Histogram<string>>> = {};
+  private readonly histograms: { readonly rule: HistogramRule; readonly histogram: Histogram<string>; readonly requestLabels: readonly string[] }[] = [];
   /** With `exemplars`: the histograms whose samples carry a trace. */
   private readonly exemplarHistograms: Partial<Record<HistogramRule, Histogram<string>>> | undefined;
   private readonly guardContext: GuardContext;
-  private readonly seriesByModel = new Map<string, ModelSeries>();
+  /** The series of each model and request-label values. */
+  private readonly seriesByKey = new Map<string, RequestSeries>();
+  /** With the `labels` option: the request labels, and the families that carry each. */
+  private readonly requestLabels: RequestLabels | undefined;
+  private readonly carriedLabels: ReadonlyMap<string, readonly string[]>;
 
   /**
    * @param prefix the metric name prefix (default: the schema's, `nv_llm` or `dynamo_frontend`).
@@ -127,8 +156,20 @@ export class LlmMetricsService {
     this.modelLabels = new ModelLabelPolicy(options);
     this.hasErrorType = this.schema.errorTypeLabel === 'always' || options.errorType === true;
     this.exemplarHistograms = options.exemplars ? {} : undefined;
+    this.carriedLabels = options.labels === undefined ? new Map() : resolveRequestLabels(options.labels, this.schema);
+    const requestLabels =
+      options.labels && Object.keys(options.labels).length > 0
+        ? new RequestLabels(options.labels, options.labelTtl === undefined ? DEFAULT_LABEL_TTL_MS : assertLabelTtl(options.labelTtl))
+        : undefined;
+    this.requestLabels = requestLabels;
     const genAi = options.openTelemetry
-      ? new GenAiMetrics(options.openTelemetry.meterProvider.getMeter(METER_NAME), options.openTelemetry.providerName ?? 'openai', this.modelLabels)
+      ? new GenAiMetrics(options.openTelemetry.meterProvider.getMeter(METER_NAME), options.openTelemetry.providerName ?? 'openai', this.modelLabels, {
+          duration: this.labelsCarriedBy('duration'),
+          timeToFirstToken: this.labelsCarriedBy('timeToFirstToken'),
+          timePerOutputToken: this.labelsCarriedBy('interTokenLatency'),
+          inputTokens: [...this.labelsCarriedBy('inputTokensOnSuccess'), ...this.labelsCarriedBy('inputTokens')],
+          outputTokens: [...this.labelsCarriedBy('outputTokensOnSuccess'), ...this.labelsCarriedBy('outputTokens')],
+        })
       : undefined;
     this.guardContext = {
       schema: this.schema,
@@ -143,11 +184,13 @@ export class LlmMetricsService {
         ((err) => {
           throw err;
         }),
+      onLabelsReleased: requestLabels && ((labelValues, now) => requestLabels.release(labelValues, now)),
     };
     const buckets = this.bucketsOf(options);
-    this.metrics = this.schema.metrics
+    const metrics = this.schema.metrics
       .filter((spec) => !(spec.tokens && options.streamingMetrics === false) && !(spec.rule === 'ready' && !options.modelReady))
       .map((spec) => this.build(spec, buckets, options));
+    this.metrics = requestLabels ? [...metrics, this.buildOverflowCounter(requestLabels)] : metrics;
   }
 
   /**
@@ -182,9 +225,10 @@ export class LlmMetricsService {
    * progress now, and as finished when the guard finishes. `model` goes
    * through the model-label rules, so any client input is safe to pass.
    */
-  createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean): InflightGuard {
+  createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean, source?: unknown): InflightGuard {
     const requestType = streaming ? REQUEST_TYPE_STREAM : REQUEST_TYPE_UNARY;
-    return new InflightGuard(this.seriesFor(this.modelLabels.resolve(model)), endpoint, requestType, this.guardContext);
+    const labelValues = this.requestLabels?.acquire(source, this.guardContext.clock(), () => this.expireLabels()) ?? NO_LABEL_VALUES;
+    return new InflightGuard(this.seriesFor(this.modelLabels.resolve(model), labelValues), endpoint, requestType, this.guardContext);
   }
 
   /** Hands a fault of the metrics path to `onRecordError`. */
@@ -223,7 +267,7 @@ export class LlmMetricsService {
     errorType?: string,
   ): Promise<number> {
     const label = this.modelLabels.peek(model);
-    const requests = this.metrics.find(({ spec }) => spec.rule === 'requests');
+    const requests = this.metrics.find(({ spec }) => spec?.rule === 'requests');
     const { values } = await (requests?.metric as Counter<string>).get();
     let count = 0;
     for (const { labels, value } of values) {
@@ -242,20 +286,82 @@ export class LlmMetricsService {
 
   /** The number of requests for `model` in flight now. */
   async getInflightCount(model: string): Promise<number> {
-    return this.seriesByModel.get(this.modelLabels.peek(model))?.inProgress ?? 0;
+    const label = this.modelLabels.peek(model);
+    let count = 0;
+    this.seriesByKey.forEach((series) => {
+      if (series.model === label) {
+        count += series.inProgress;
+      }
+    });
+    return count;
   }
 
-  private seriesFor(model: string): ModelSeries {
-    let series = this.seriesByModel.get(model);
+  /** The series of `model` and `labelValues` (one per request label), made the first time. */
+  private seriesFor(model: string, labelValues: readonly string[]): RequestSeries {
+    // Label values hold no control character: the last ones of the key are theirs, whatever the model's name.
+    const key = labelValues.length === 0 ? model : `${model}\u0000${labelValues.join('\u0000')}`;
+    let series = this.seriesByKey.get(key);
     if (!series) {
-      const children: Partial<Record<HistogramRule, Histogram.Internal<string>>> = {};
-      for (const [rule, histogram] of Object.entries(this.histograms) as [HistogramRule, Histogram<string>][]) {
-        children[rule] = histogram.labels(model);
+      const requestLabels: Record<string, string> = {};
+      this.requestLabels?.names.forEach((name, i) => {
+        requestLabels[name] = labelValues[i];
+      });
+      const bound: Partial<Record<HistogramRule, BoundHistogram>> = {};
+      for (const { rule, histogram, requestLabels: carried } of this.histograms) {
+        const labels: Record<string, string> = { model };
+        for (const name of carried) {
+          labels[name] = requestLabels[name];
+        }
+        bound[rule] = { child: histogram.labels(labels), labels };
       }
-      series = new ModelSeries(model, this.hasErrorType, children);
-      this.seriesByModel.set(model, series);
+      series = new RequestSeries(model, labelValues, requestLabels, this.hasErrorType, bound);
+      this.seriesByKey.set(key, series);
     }
     return series;
+  }
+
+  /** The request labels the metric of `rule` carries (the first of the schema with that rule). */
+  private labelsCarriedBy(rule: RecordingRule): readonly string[] {
+    const spec = this.schema.metrics.find((metric) => metric.rule === rule);
+    return (spec && this.carriedLabels.get(spec.suffix)) ?? NO_LABEL_VALUES;
+  }
+
+  /**
+   * Forgets the request-label values idle for the TTL, and every series that
+   * has one: their counts not yet scraped are handed to their counters first,
+   * then the families that carry the label drop them.
+   */
+  private expireLabels(): void {
+    const requestLabels = this.requestLabels;
+    const expired = requestLabels?.expire(this.guardContext.clock());
+    if (!requestLabels || !expired) {
+      return;
+    }
+    for (const [key, series] of this.seriesByKey) {
+      const evicted = requestLabels.names.filter((_, i) => expired[i].has(series.labelValues[i]));
+      if (evicted.length === 0) {
+        continue;
+      }
+      this.seriesByKey.delete(key);
+      for (const { spec, schemaLabels, requestLabels: carried, metric } of this.metrics) {
+        const dropped = carried.some((name) => evicted.includes(name));
+        const counts = spec && countsOf(spec.rule, series);
+        if (counts) {
+          const counter = metric as Counter<string>;
+          counts.publish((counted, value) => counter.inc(countLabels(schemaLabels, carried, series, counted), value));
+          if (dropped) {
+            for (const counted of counts.labelSets()) {
+              counter.remove(countLabels(schemaLabels, carried, series, counted));
+            }
+          }
+        } else if (dropped && spec?.type === 'histogram') {
+          const bound = series.histograms[spec.rule];
+          if (bound) {
+            (metric as Histogram<string>).remove(bound.labels);
+          }
+        }
+      }
+    }
   }
 
   /** The buckets of each histogram: the option's, else the environment's (with `bucketsFromEnv`), else the schema's. */
@@ -286,7 +392,9 @@ export class LlmMetricsService {
   /** The prom-client metric of `spec`, whose `collect` publishes what the requests counted. */
   private build(spec: MetricSpec, buckets: HistogramBuckets, options: LlmMetricsServiceOptions): BuiltMetric {
     const name = `${this.prefix}${this.schema.infix}${spec.suffix}`;
-    const labelNames = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : [...spec.labels];
+    const schemaLabels = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : spec.labels;
+    const requestLabels = this.carriedLabels.get(spec.suffix) ?? NO_LABEL_VALUES;
+    const labelNames = [...schemaLabels, ...requestLabels];
     const config = { name, help: spec.help, labelNames, registers: [] };
     let metric: AnyMetric;
     if (spec.type === 'histogram') {
@@ -298,39 +406,62 @@ export class LlmMetricsService {
         // prom-client checks a registry's format only for those given here: it is registered later, and renders them in OpenMetrics only.
         enableExemplars: withExemplars,
       });
-      this.histograms[rule] = histogram;
+      this.histograms.push({ rule, histogram, requestLabels });
       if (withExemplars) {
         this.exemplarHistograms![rule] = histogram;
       }
       metric = histogram;
     } else if (spec.type === 'counter') {
-      metric = new Counter({ ...config, collect: this.counterCollector(spec.rule, labelNames) });
+      metric = new Counter({ ...config, collect: this.counterCollector(spec.rule, schemaLabels, requestLabels) });
     } else {
-      metric = new Gauge({ ...config, collect: this.gaugeCollector(spec.rule, options.modelReady) });
+      metric = new Gauge({ ...config, collect: this.gaugeCollector(spec.rule, schemaLabels, requestLabels, options.modelReady) });
     }
-    return { spec, name, labelNames, metric };
+    return { spec, name, schemaLabels, requestLabels, metric };
+  }
+
+  /** `{prefix}_label_overflow_total{label}`: the request-label values recorded as `other`, from zero for each label. */
+  private buildOverflowCounter(requestLabels: RequestLabels): BuiltMetric {
+    const name = `${this.prefix}_label_overflow_total`;
+    const expireLabels = () => this.expireLabels();
+    const metric = new Counter({
+      name,
+      help: 'Request-label values recorded as "other": refused, or new while the cap of distinct values was full',
+      labelNames: ['label'],
+      registers: [],
+      collect() {
+        expireLabels();
+        requestLabels.takeOverflow((label, count) => this.inc({ label }, count));
+      },
+    });
+    for (const label of requestLabels.names) {
+      metric.inc({ label }, 0);
+    }
+    return { spec: undefined, name, schemaLabels: ['label'], requestLabels: NO_LABEL_VALUES, metric };
   }
 
   /** Hands a counter the counts of its rule that the requests added since the last read. */
-  private counterCollector(rule: RecordingRule, labelNames: readonly string[]): (this: Counter<string>) => void {
-    const seriesByModel = this.seriesByModel;
+  private counterCollector(rule: RecordingRule, schemaLabels: readonly string[], requestLabels: readonly string[]): (this: Counter<string>) => void {
+    const seriesByKey = this.seriesByKey;
+    const expireLabels = () => this.expireLabels();
     return function () {
-      seriesByModel.forEach((series) =>
-        countsOf(rule, series)?.publish((counted, value) => {
-          const labels: Record<string, string> = {};
-          for (const label of labelNames) {
-            labels[label] = label === 'model' ? series.model : (counted[label as keyof CountLabels] ?? '');
-          }
-          this.inc(labels, value);
-        }),
+      expireLabels();
+      seriesByKey.forEach((series) =>
+        countsOf(rule, series)?.publish((counted, value) => this.inc(countLabels(schemaLabels, requestLabels, series, counted), value)),
       );
     };
   }
 
   /** Sets a gauge to what its rule measures now. */
-  private gaugeCollector(rule: RecordingRule, modelReady: LlmMetricsServiceOptions['modelReady']): (this: Gauge<string>) => void {
-    const { seriesByModel, guardContext: context, modelLabels } = this;
+  private gaugeCollector(
+    rule: RecordingRule,
+    schemaLabels: readonly string[],
+    requestLabels: readonly string[],
+    modelReady: LlmMetricsServiceOptions['modelReady'],
+  ): (this: Gauge<string>) => void {
+    const { seriesByKey, guardContext: context, modelLabels } = this;
+    const expireLabels = () => this.expireLabels();
     return function () {
+      expireLabels();
       if (rule === 'disconnects') {
         this.set(context.disconnects);
       } else if (rule === 'ready') {
@@ -344,7 +475,20 @@ export class LlmMetricsService {
           context.onRecordError(err);
         }
       } else {
-        seriesByModel.forEach((series) => this.set({ model: series.model }, rule === 'queued' ? series.queued : series.inProgress));
+        // The series of a model with several values of a label the gauge does not carry add up; forgotten ones are gone.
+        const totals = new Map<string, { readonly labels: Record<string, string>; value: number }>();
+        seriesByKey.forEach((series) => {
+          const value = rule === 'queued' ? series.queued : series.inProgress;
+          const key = requestLabels.length === 0 ? series.model : [series.model, ...requestLabels.map((name) => series.requestLabels[name])].join('\u0000');
+          const total = totals.get(key);
+          if (total) {
+            total.value += value;
+          } else {
+            totals.set(key, { labels: countLabels(schemaLabels, requestLabels, series, {}), value });
+          }
+        });
+        this.reset();
+        totals.forEach(({ labels, value }) => this.set(labels, value));
       }
     };
   }

@@ -178,6 +178,8 @@ export class LlmMetricsSetup implements OnModuleDestroy {
       errorType: options.errorType,
       streamingMetrics: options.streamingMetrics,
       buckets: options.buckets,
+      labels: options.labels,
+      labelTtl: options.labelTtl,
     });
     service.modelLabels.onCapReached((maxModels) =>
       this.logger.warn(

@@ -5,6 +5,7 @@ import { resolveBuckets } from '../core/buckets.js';
 import { HISTOGRAM_KEYS, type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
 import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
+import { type RequestLabelSpec, assertLabelTtl, resolveRequestLabels } from '../core/request-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
 export interface LlmHttpRequest {
@@ -60,7 +61,19 @@ export interface LlmMetricsModuleOptions {
   modelFrom?: (request: LlmHttpRequest) => unknown;
   /** Reads whether the request streams (default: `request.body.stream === true`). `@Sse()` routes always stream. */
   streamFrom?: (request: LlmHttpRequest) => unknown;
+  /**
+   * Labels read from each request, e.g. `{ tenant: { from: (request) => request.headers?.['x-tenant'] } }`
+   * or a property an auth guard set. Each is bounded: values that are missing
+   * become `missing` (default `''`); refused ones, and new ones once `max`
+   * (default 100) distinct values are in use, become `other`.
+   */
+  labels?: Record<string, LlmRequestLabel>;
+  /** Milliseconds after which a request-label value not seen is forgotten, with all its series (default one hour; `Infinity`: never). */
+  labelTtl?: number;
 }
+
+/** A request label of the `labels` option: read from the framework's request object. */
+export type LlmRequestLabel = RequestLabelSpec<LlmHttpRequest>;
 
 /** Options that shape the module itself rather than its providers. */
 export interface LlmMetricsModuleExtras {
@@ -161,6 +174,17 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
       Object.values(defaultLabels).some((value) => typeof value !== 'string'))
   ) {
     throw invalid('defaultLabels', 'an object of string label values', defaultLabels);
+  }
+  const { labels } = options;
+  if (labels !== undefined) {
+    resolveRequestLabels(labels, SCHEMAS[options.schema ?? 'dynamo-0.2.1']);
+    const clash = Object.keys(labels).find((name) => defaultLabels !== undefined && Object.hasOwn(defaultLabels, name));
+    if (clash !== undefined) {
+      throw invalid('labels', 'keyed by names other than those of defaultLabels', clash);
+    }
+  }
+  if (options.labelTtl !== undefined) {
+    assertLabelTtl(options.labelTtl);
   }
 }
 

@@ -21,6 +21,11 @@ export class LlmRequestMetrics {
     return this.tracking?.guard.model;
   }
 
+  /** The values of the request labels (the `labels` option) the request is recorded under, by name, if it is tracked. */
+  get labels(): Readonly<Record<string, string>> | undefined {
+    return this.tracking?.guard.labels;
+  }
+
   /**
    * Counts the request as an error of `errorType` however its response ends,
    * e.g. a stream that reports an engine failure in an event and ends normally.

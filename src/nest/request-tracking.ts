@@ -227,7 +227,7 @@ export class RequestTracker {
     try {
       // NestJS 12 gives an `@Sse()` route's request its abort signal before the interceptors run.
       const streaming = (SSE_ABORT_CONTROLLER !== undefined && SSE_ABORT_CONTROLLER in trackedRequest) || read(this.streamFrom, trackedRequest) === true;
-      guard = this.metrics.createInflightGuard(read(this.modelFrom, trackedRequest), endpoint, streaming);
+      guard = this.metrics.createInflightGuard(read(this.modelFrom, trackedRequest), endpoint, streaming, trackedRequest);
     } catch (err) {
       this.metrics.handleRecordError(err);
       return undefined;

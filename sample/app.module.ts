@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LlmMetricsModule, type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, type SchemaName } from '../src/index.js';
 import { MockEngineModule } from './engine/mock-engine.module.js';
 import { MockEngineService } from './engine/mock-engine.service.js';
+import { API_KEYS, ApiKeyGuard, type TenantRequest } from './auth/api-key.guard.js';
 import { MetricsTokenGuard } from './metrics/metrics-token.guard.js';
 import { DEFAULT_MOCK_MODELS, DEFAULT_TOKEN_DELAY_MS } from './engine/mock-engine.options.js';
 import { ChatCompletionsService } from './openai/chat-completions.service.js';
@@ -22,6 +23,12 @@ export interface SampleOptions {
   capacity?: number;
   /** Models that fail every request with an HTTP status (default: `MOCK_FAILURES`, e.g. `mock-flaky:503,mock-busy:429`). */
   failures?: Record<string, number>;
+  /**
+   * API keys and their tenants (default: `API_KEYS` from the environment, e.g.
+   * `sk-acme=acme,sk-beta=beta`; unset: the API is open). With keys, the
+   * metrics get a `tenant` label.
+   */
+  apiKeys?: Record<string, string>;
   /** Options of `LlmMetricsModule.forRoot()`, over the sample's (e.g. `{ registry }`). */
   metrics?: Partial<LlmMetricsModuleOptions & LlmMetricsModuleExtras>;
 }
@@ -83,6 +90,19 @@ function failuresFromEnv(): Record<string, number> {
   return failures;
 }
 
+/** `API_KEYS` from the environment: `key=tenant` pairs, separated by commas. */
+function apiKeysFromEnv(): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const pair of (process.env.API_KEYS ?? '').split(',').filter((entry) => entry.trim() !== '')) {
+    const [key, tenant] = pair.trim().split('=');
+    if (!key || !tenant) {
+      throw new RangeError(`API_KEYS must be key=tenant pairs separated by commas, got "${pair}"`);
+    }
+    keys[key] = tenant;
+  }
+  return keys;
+}
+
 /**
  * The sample OpenAI-compatible server: a mock engine behind `/v1`, with its
  * LLM metrics at `GET /metrics`. Build it with `AppModule.register(options)`.
@@ -94,6 +114,7 @@ export class AppModule {
     const failures = options.failures ?? failuresFromEnv();
     const models = [...new Set([...(options.models ?? DEFAULT_MOCK_MODELS), ...Object.keys(failures)])];
     const metricsToken = options.metricsToken ?? (process.env.METRICS_TOKEN || undefined);
+    const apiKeys = new Map(Object.entries(options.apiKeys ?? apiKeysFromEnv()));
     // One engine module, imported here and by the metrics module, which reads its readiness.
     const engine = MockEngineModule.register({
       models,
@@ -101,7 +122,7 @@ export class AppModule {
       capacity: options.capacity ?? capacityFromEnv(),
       tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv(),
     });
-    const { isGlobal, path, controller, guards, ...metrics } = options.metrics ?? {};
+    const { isGlobal, path, controller, guards, labels, ...metrics } = options.metrics ?? {};
     return {
       module: AppModule,
       imports: [
@@ -118,6 +139,8 @@ export class AppModule {
             // GenAI metrics through the global MeterProvider, and trace exemplars on the histograms.
             openTelemetry: flagFromEnv('METRICS_OPENTELEMETRY'),
             exemplars: flagFromEnv('METRICS_EXEMPLARS'),
+            // Who used it: the tenant of the request's API key, noted by ApiKeyGuard (bounded: at most 100 tenants, forgotten after an idle hour).
+            labels: { ...(apiKeys.size > 0 && { tenant: { from: (request) => (request as TenantRequest).tenant } }), ...labels },
             ...metrics,
           }),
           // With a token, only a scraper that sends it reads the metrics.
@@ -129,7 +152,7 @@ export class AppModule {
         engine,
       ],
       controllers: [OpenAiController, ChatSseController],
-      providers: [ChatCompletionsService, CompletionsService, EmbeddingsService],
+      providers: [ChatCompletionsService, CompletionsService, EmbeddingsService, { provide: API_KEYS, useValue: apiKeys }, ApiKeyGuard],
     };
   }
 }

@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, type MessageEvent, RequestMethod, Sse } from '@nestjs/common';
+import { Body, Controller, HttpCode, type MessageEvent, RequestMethod, Sse, UseGuards } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import { ApiKeyGuard } from '../auth/api-key.guard.js';
 import { Endpoint, TrackLlm } from '../../src/index.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
 
@@ -10,6 +11,7 @@ import { ChatCompletionsService } from './chat-completions.service.js';
  * `stream` request, whatever the body's `stream` says.
  */
 @Controller('v1')
+@UseGuards(ApiKeyGuard)
 export class ChatSseController {
   constructor(private readonly chat: ChatCompletionsService) {}
 

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Res, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Res, StreamableFile, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
+import { ApiKeyGuard } from '../auth/api-key.guard.js';
 import { Endpoint, type LlmRequestMetrics, RequestMetrics, TrackLlm } from '../../src/index.js';
 import { EngineOverloadedError, MockEngineService } from '../engine/mock-engine.service.js';
 import { ChatCompletionsService } from './chat-completions.service.js';
@@ -22,6 +23,7 @@ import { SSE_DONE_EVENT, formatServerSentEvent, toServerSentEvents } from './ser
 type ExpressOrFastifyReply = ServerResponse | { raw: ServerResponse };
 
 @Controller('v1')
+@UseGuards(ApiKeyGuard)
 export class OpenAiController {
   constructor(
     private readonly engine: MockEngineService,

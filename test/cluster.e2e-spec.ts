@@ -6,12 +6,12 @@ import { type NodeProcess, buildSample, freePort, runSample } from './support/no
 const REQUESTS = 'nv_llm_http_service_requests_total';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-/** POSTs a chat completion, in a trace, on a fresh connection; resolves with the worker that answered. */
-function chat(port: number, agent: Agent): Promise<string> {
+/** POSTs a chat completion with `apiKey`, in a trace, on a fresh connection; resolves with the worker that answered. */
+function chat(port: number, agent: Agent, apiKey: string): Promise<string> {
   const body = JSON.stringify({ model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }] });
   return new Promise((resolveWorker, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } },
+      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } },
       (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolveWorker(String(res.headers['x-worker'])) : reject(new Error(`status ${res.statusCode}`))));
@@ -29,7 +29,7 @@ describe('cluster mode', () => {
     primary?.child.kill('SIGTERM');
   });
 
-  it('serves the counts of every worker summed in one /metrics, without the exemplars the workers keep', async () => {
+  it('serves the counts of every worker summed in one /metrics, tenant by tenant, without the exemplars the workers keep', async () => {
     buildSample();
     const [port, metricsPort] = [await freePort(), await freePort()];
     primary = runSample('cluster', {
@@ -39,6 +39,7 @@ describe('cluster mode', () => {
       WORKERS: '2',
       TOKEN_DELAY_MS: '0',
       METRICS_EXEMPLARS: '1',
+      API_KEYS: 'sk-acme=acme,sk-beta=beta',
     });
     expect(await primary.waitFor('2 workers serving', 20_000)).toContain('2 workers serving');
 
@@ -46,16 +47,24 @@ describe('cluster mode', () => {
     const agent = new Agent({ keepAlive: false });
     const SENT = 40;
     const workers = new Set<string>();
+    const byTenant = { acme: new Set<string>(), beta: new Set<string>() };
     for (let i = 0; i < SENT; i++) {
-      workers.add(await chat(port, agent));
+      const tenant = i % 4 === 0 ? 'beta' : 'acme';
+      const worker = await chat(port, agent, `sk-${tenant}`);
+      workers.add(worker);
+      byTenant[tenant].add(worker);
     }
     expect(workers.size).toBe(2);
+    expect(byTenant.acme.size).toBe(2);
 
     const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await response.text();
     const labels = { model: 'mock-llama-3-8b', endpoint: 'chat_completions', request_type: 'unary', status: 'success' };
-    expect(valueOf(text, REQUESTS, labels)).toBe(SENT);
+    expect(valueOf(text, REQUESTS, { ...labels, tenant: 'acme' })).toBe((SENT * 3) / 4);
+    expect(valueOf(text, REQUESTS, { ...labels, tenant: 'beta' })).toBe(SENT / 4);
+    expect(sumOf(text, 'nv_llm_http_service_output_sequence_tokens_count', { tenant: 'acme' })).toBe((SENT * 3) / 4);
+    expect(valueOf(text, 'nv_llm_label_overflow_total', { label: 'tenant' })).toBe(0);
     expect(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model: 'mock-llama-3-8b' })).toBe(SENT);
     expect(sumOf(text, 'nv_llm_http_service_inflight_requests')).toBe(0);
     // prom-client's aggregation keeps each sample's value and labels only, and renders the classic format (docs/cluster.md).

@@ -1,0 +1,282 @@
+import protobuf from 'protobufjs';
+import { NativeHistogram } from '../../src/core/native-histogram.js';
+import {
+  METRIC_FAMILY_TYPE,
+  type MetricFamilyData,
+  PROTOBUF_EXPOSITION_CONTENT_TYPE,
+  encodeProtobufExposition,
+} from '../../src/core/protobuf-exposition.js';
+
+/** Every length-delimited `MetricFamily` of an exposition, as plain objects (64-bit integers as numbers, enums by name, repeated fields always). */
+function decode(bytes: Uint8Array): Record<string, unknown>[] {
+  const reader = protobuf.Reader.create(bytes);
+  const families: Record<string, unknown>[] = [];
+  while (reader.pos < reader.len) {
+    const message = METRIC_FAMILY_TYPE.decodeDelimited(reader);
+    families.push(METRIC_FAMILY_TYPE.toObject(message, { longs: Number, enums: String, arrays: true }));
+  }
+  return families;
+}
+
+/** One field as the wire carries it: a varint, a fixed64 or a length-delimited payload. */
+interface WireField {
+  field: number;
+  wireType: 0 | 1 | 2;
+  varint?: bigint;
+  fixed64?: number;
+  bytes?: Uint8Array;
+}
+
+/**
+ * The fields of one message, read by hand from the protobuf wire format (no
+ * message definitions): what the field numbers and wire types really are.
+ */
+function wireFields(bytes: Uint8Array): WireField[] {
+  let position = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      const byte = bytes[position++];
+      result |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return result;
+    }
+  };
+  const fields: WireField[] = [];
+  while (position < bytes.length) {
+    const key = varint();
+    const field = Number(key >> 3n);
+    const wireType = Number(key & 7n);
+    if (wireType === 0) {
+      fields.push({ field, wireType, varint: varint() });
+    } else if (wireType === 1) {
+      fields.push({ field, wireType, fixed64: new DataView(bytes.buffer, bytes.byteOffset + position, 8).getFloat64(0, true) });
+      position += 8;
+    } else if (wireType === 2) {
+      const length = Number(varint());
+      fields.push({ field, wireType, bytes: bytes.subarray(position, position + length) });
+      position += length;
+    } else {
+      throw new Error(`unexpected wire type ${wireType}`);
+    }
+  }
+  return fields;
+}
+
+/** A sint32 or sint64 from its zigzag varint. */
+const zigzag = (value: bigint): number => Number((value >> 1n) ^ -(value & 1n));
+
+const nativeHistogram = new NativeHistogram({ schema: 1 });
+for (const value of [0, 0.3, 0.3, 1, 1.5, 2, 2, 2, 40, -0.7, -3]) {
+  nativeHistogram.observe(value);
+}
+const native = nativeHistogram.snapshot();
+
+const FAMILIES: MetricFamilyData[] = [
+  {
+    name: 'app_requests_total',
+    help: 'Requests, with "quotes" and a\nnew line',
+    type: 'counter',
+    metrics: [
+      { labels: { status: 'success', model: 'llama' }, value: 3, exemplar: { labels: { trace_id: 'abc' }, value: 1, timestampMs: 1_700_000_000_123 } },
+      { value: 0 },
+    ],
+  },
+  {
+    name: 'app_inflight',
+    help: 'In flight',
+    type: 'gauge',
+    metrics: [
+      { labels: { model: 'a' }, value: -2.5 },
+      { labels: { model: 'b' }, value: Number.NaN },
+      { labels: { model: 'c' }, value: Infinity },
+    ],
+  },
+  {
+    name: 'app_latency_seconds',
+    help: 'Latency',
+    type: 'histogram',
+    metrics: [
+      {
+        labels: { model: 'a' },
+        count: native.count,
+        sum: native.sum,
+        buckets: [
+          { upperBound: 0.5, cumulativeCount: 5, exemplar: { labels: { trace_id: 'def' }, value: 0.3 } },
+          { upperBound: 2.5, cumulativeCount: 9 },
+          { upperBound: Infinity, cumulativeCount: 11 },
+        ],
+        native,
+      },
+      { labels: { model: 'classic' }, count: 2, sum: 1.5, buckets: [{ upperBound: 1, cumulativeCount: 1 }] },
+    ],
+  },
+];
+
+describe('encodeProtobufExposition', () => {
+  it('names the content type Prometheus asks for', () => {
+    expect(PROTOBUF_EXPOSITION_CONTENT_TYPE).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+  });
+
+  it('writes each family as one message behind its varint length', () => {
+    const bytes = encodeProtobufExposition(FAMILIES);
+    const reader = protobuf.Reader.create(bytes);
+    const names: string[] = [];
+    while (reader.pos < reader.len) {
+      const length = reader.uint32();
+      const message = bytes.subarray(reader.pos, reader.pos + length);
+      names.push(METRIC_FAMILY_TYPE.decode(message).toJSON().name);
+      reader.skip(length);
+    }
+    expect(reader.pos).toBe(bytes.length);
+    expect(names).toEqual(['app_requests_total', 'app_inflight', 'app_latency_seconds']);
+    expect(encodeProtobufExposition([])).toHaveLength(0);
+  });
+
+  it('round-trips a counter, with its labels sorted by name and its exemplar', () => {
+    expect(decode(encodeProtobufExposition(FAMILIES))[0]).toEqual({
+      name: 'app_requests_total',
+      help: 'Requests, with "quotes" and a\nnew line',
+      type: 'COUNTER',
+      metric: [
+        {
+          label: [
+            { name: 'model', value: 'llama' },
+            { name: 'status', value: 'success' },
+          ],
+          counter: { value: 3, exemplar: { label: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: { seconds: 1_700_000_000, nanos: 123_000_000 } } },
+        },
+        { label: [], counter: { value: 0 } },
+      ],
+    });
+  });
+
+  it('round-trips a gauge, odd values included', () => {
+    expect(decode(encodeProtobufExposition(FAMILIES))[1]).toEqual({
+      name: 'app_inflight',
+      help: 'In flight',
+      type: 'GAUGE',
+      metric: [
+        { label: [{ name: 'model', value: 'a' }], gauge: { value: -2.5 } },
+        { label: [{ name: 'model', value: 'b' }], gauge: { value: Number.NaN } },
+        { label: [{ name: 'model', value: 'c' }], gauge: { value: Infinity } },
+      ],
+    });
+  });
+
+  it('round-trips a histogram with classic and native buckets, and one with classic buckets only', () => {
+    // Schema 1: 0.3 → bucket −3, 1 → 0, 1.5 and 2 → 2, 40 → 11 (the gap of 2 bridged, that of 8 not); −0.7 → −1, −3 → 4.
+    expect(native).toMatchObject({
+      positiveSpans: [
+        { offset: -3, length: 6 },
+        { offset: 8, length: 1 },
+      ],
+      positiveDeltas: [2, -2, 0, 1, -1, 4, -3],
+      negativeSpans: [
+        { offset: -1, length: 1 },
+        { offset: 4, length: 1 },
+      ],
+      negativeDeltas: [1, 0],
+    });
+    expect(decode(encodeProtobufExposition(FAMILIES))[2]).toEqual({
+      name: 'app_latency_seconds',
+      help: 'Latency',
+      type: 'HISTOGRAM',
+      metric: [
+        {
+          label: [{ name: 'model', value: 'a' }],
+          histogram: {
+            sample_count: 11,
+            sample_sum: native.sum,
+            bucket: [
+              { cumulative_count: 5, upper_bound: 0.5, exemplar: { label: [{ name: 'trace_id', value: 'def' }], value: 0.3 } },
+              { cumulative_count: 9, upper_bound: 2.5 },
+              { cumulative_count: 11, upper_bound: Infinity },
+            ],
+            schema: 1,
+            zero_threshold: 2 ** -128,
+            zero_count: 1,
+            negative_span: native.negativeSpans,
+            negative_delta: native.negativeDeltas,
+            positive_span: native.positiveSpans,
+            positive_delta: native.positiveDeltas,
+          },
+        },
+        {
+          label: [{ name: 'model', value: 'classic' }],
+          histogram: { sample_count: 2, sample_sum: 1.5, bucket: [{ cumulative_count: 1, upper_bound: 1 }], negative_span: [], negative_delta: [], positive_span: [], positive_delta: [] },
+        },
+      ],
+    });
+  });
+
+  it("writes the native fields under metrics.proto's numbers and wire types, read without the definitions", () => {
+    const bytes = encodeProtobufExposition([FAMILIES[2]]);
+    const reader = protobuf.Reader.create(bytes);
+    const length = reader.uint32();
+    expect(reader.pos + length).toBe(bytes.length);
+    const family = wireFields(bytes.subarray(reader.pos));
+    // MetricFamily: name = 1, help = 2, type = 3 (HISTOGRAM = 4), metric = 4.
+    expect(family.map(({ field, wireType }) => [field, wireType])).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 0],
+      [4, 2],
+      [4, 2],
+    ]);
+    expect(family[2].varint).toBe(4n);
+    // Metric: label = 1, histogram = 7.
+    const metric = wireFields(family[3].bytes!);
+    expect(metric.map(({ field }) => field)).toEqual([1, 7]);
+    const histogram = wireFields(metric[1].bytes!);
+    // Histogram: sample_count = 1, sample_sum = 2, bucket = 3, schema = 5 (sint32), zero_threshold = 6,
+    // zero_count = 7, negative_span = 9, negative_delta = 10 (sint64, one by one as proto2 writes
+    // them), positive_span = 12, positive_delta = 13.
+    const byField = (field: number) => histogram.filter((entry) => entry.field === field);
+    expect(byField(1)).toEqual([{ field: 1, wireType: 0, varint: 11n }]);
+    expect(byField(2)).toEqual([{ field: 2, wireType: 1, fixed64: native.sum }]);
+    expect(byField(3)).toHaveLength(3);
+    expect(byField(5).map(({ wireType, varint }) => [wireType, zigzag(varint!)])).toEqual([[0, 1]]);
+    expect(byField(6)).toEqual([{ field: 6, wireType: 1, fixed64: 2 ** -128 }]);
+    expect(byField(7)).toEqual([{ field: 7, wireType: 0, varint: 1n }]);
+    expect(byField(10).map(({ wireType, varint }) => [wireType, zigzag(varint!)])).toEqual([
+      [0, 1],
+      [0, 0],
+    ]);
+    expect(byField(13).map(({ varint }) => zigzag(varint!))).toEqual([2, -2, 0, 1, -1, 4, -3]);
+    // BucketSpan: offset = 1 (sint32), length = 2 (uint32).
+    const spans = byField(12).map(({ bytes: span }) => wireFields(span!).map(({ field, varint }) => (field === 1 ? zigzag(varint!) : Number(varint))));
+    expect(spans).toEqual([
+      [-3, 6],
+      [8, 1],
+    ]);
+    expect(byField(9)).toHaveLength(2);
+    // Bucket: cumulative_count = 1, upper_bound = 2, exemplar = 3.
+    expect(wireFields(byField(3)[0].bytes!).map(({ field, wireType }) => [field, wireType])).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+    ]);
+  });
+
+  it('keeps the no-op span of an empty native histogram with a zero threshold of 0', () => {
+    const empty = new NativeHistogram({ zeroThreshold: 0 }).snapshot();
+    const [family] = decode(encodeProtobufExposition([{ name: 'empty', help: 'Empty', type: 'histogram', metrics: [{ count: 0, sum: 0, native: empty }] }]));
+    expect(family.metric).toEqual([
+      {
+        label: [],
+        histogram: {
+          sample_count: 0,
+          sample_sum: 0,
+          bucket: [],
+          schema: 3,
+          zero_threshold: 0,
+          zero_count: 0,
+          negative_span: [],
+          negative_delta: [],
+          positive_span: [{ offset: 0, length: 0 }],
+          positive_delta: [],
+        },
+      },
+    ]);
+  });
+});

@@ -10,7 +10,8 @@ import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus,
 /*
  * End to end through a real Prometheus: two replicas of the sample app in this
  * process, scraped every second by Debian's `prometheus` on loopback, driven
- * by the official `openai` client; then the numbers are read back through
+ * by the official `openai` client with the API keys of two tenants (so the
+ * metrics carry a `tenant` label); then the numbers are read back through
  * Prometheus's HTTP API, and every query of the Grafana dashboard is run
  * against the same data.
  */
@@ -28,6 +29,19 @@ const SERVED = new Set([LLAMA, SMALL]);
 const REPLY_TOKENS = 16;
 const REPLICAS = ['replica-a', 'replica-b'] as const;
 type Replica = (typeof REPLICAS)[number];
+/** The sample's API keys (`apiKeys`), and the tenant each belongs to: the metrics' `tenant` label. */
+const API_KEYS = { 'sk-acme': 'acme', 'sk-beta': 'beta' } as const;
+type ApiKey = keyof typeof API_KEYS;
+type Tenant = (typeof API_KEYS)[ApiKey];
+const TENANTS: readonly Tenant[] = Object.values(API_KEYS).sort();
+/** A key the sample does not know: answered 401 by its `ApiKeyGuard`, before the metrics see the request. */
+const UNKNOWN_KEY = 'sk-unknown';
+const keyOfTenant = (tenant: Tenant): ApiKey => (Object.keys(API_KEYS) as ApiKey[]).find((key) => API_KEYS[key] === tenant)!;
+/** What each kind of call sends, and so its `usage.prompt_tokens`: the mock engine counts whitespace-separated words. */
+const CHAT_PROMPT = 'Hello there';
+const COMPLETION_PROMPT = 'Once upon a time';
+const EMBEDDING_INPUT = 'one two three';
+const wordsIn = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 // ---------------------------------------------------------------------------
 // The traffic, as data: what is sent, and what each call must be counted as.
@@ -36,6 +50,8 @@ type CallKind = 'chat' | 'chat-stream' | 'completion' | 'completion-stream' | 'e
 
 interface Call {
   replica: Replica;
+  /** Whose API key sends it. */
+  tenant: Tenant;
   kind: CallKind;
   model: string;
   times: number;
@@ -43,27 +59,33 @@ interface Call {
   includeUsage?: boolean;
 }
 
-/** One round; it is sent twice, so that every series grows between two scrapes and has a positive rate. */
+/**
+ * One round; it is sent twice, so that every series grows between two scrapes and has a positive rate.
+ * Both tenants call both replicas, each with successes and 404s: per round, acme sends 6 requests and beta 10.
+ */
 const ROUND: Call[] = [
-  { replica: 'replica-a', kind: 'chat', model: LLAMA, times: 2 },
-  { replica: 'replica-a', kind: 'chat-stream', model: LLAMA, times: 1 },
-  { replica: 'replica-a', kind: 'completion', model: SMALL, times: 1 },
-  { replica: 'replica-a', kind: 'completion-stream', model: SMALL, times: 1 },
-  { replica: 'replica-a', kind: 'embedding', model: SMALL, times: 1 },
-  { replica: 'replica-a', kind: 'chat', model: 'gpt-4o', times: 1 }, // 404
-  { replica: 'replica-b', kind: 'chat', model: SMALL, times: 2 },
-  { replica: 'replica-b', kind: 'chat-stream', model: SMALL, times: 2, includeUsage: true },
-  { replica: 'replica-b', kind: 'completion-stream', model: LLAMA, times: 1 },
-  { replica: 'replica-b', kind: 'embedding', model: LLAMA, times: 2 },
-  { replica: 'replica-b', kind: 'completion', model: 'no-such-model', times: 2 }, // 404
+  { replica: 'replica-a', tenant: 'acme', kind: 'chat', model: LLAMA, times: 1 },
+  { replica: 'replica-a', tenant: 'beta', kind: 'chat', model: LLAMA, times: 1 },
+  { replica: 'replica-a', tenant: 'beta', kind: 'chat-stream', model: LLAMA, times: 1 },
+  { replica: 'replica-a', tenant: 'acme', kind: 'completion', model: SMALL, times: 1 },
+  { replica: 'replica-a', tenant: 'beta', kind: 'completion-stream', model: SMALL, times: 1 },
+  { replica: 'replica-a', tenant: 'beta', kind: 'embedding', model: SMALL, times: 1 },
+  { replica: 'replica-a', tenant: 'acme', kind: 'chat', model: 'gpt-4o', times: 1 }, // 404
+  { replica: 'replica-b', tenant: 'acme', kind: 'chat', model: SMALL, times: 2 },
+  { replica: 'replica-b', tenant: 'beta', kind: 'chat-stream', model: SMALL, times: 2, includeUsage: true },
+  { replica: 'replica-b', tenant: 'beta', kind: 'completion-stream', model: LLAMA, times: 1 },
+  { replica: 'replica-b', tenant: 'acme', kind: 'embedding', model: LLAMA, times: 1 },
+  { replica: 'replica-b', tenant: 'beta', kind: 'embedding', model: LLAMA, times: 1 },
+  { replica: 'replica-b', tenant: 'beta', kind: 'completion', model: 'no-such-model', times: 2 }, // 404
 ];
 const ROUNDS = 2;
 
 /** The `requests_total` labels a call must be counted under. */
-function countedAs(call: Call): { instance: string; model: string; endpoint: string; request_type: string; status: string } {
+function countedAs(call: Call): { instance: string; tenant: string; model: string; endpoint: string; request_type: string; status: string } {
   const served = SERVED.has(call.model);
   return {
     instance: call.replica,
+    tenant: call.tenant,
     model: served ? call.model : UNKNOWN,
     endpoint: call.kind.startsWith('chat') ? 'chat_completions' : call.kind.startsWith('completion') ? 'completions' : 'embeddings',
     request_type: call.kind.endsWith('-stream') ? 'stream' : 'unary',
@@ -71,17 +93,53 @@ function countedAs(call: Call): { instance: string; model: string; endpoint: str
   };
 }
 
+/**
+ * The prompt tokens the metrics record for one call (`input_sequence_tokens`): those of a successful
+ * request that reported `usage` (every unary answer, a stream only with `include_usage`); else undefined.
+ */
+function inputTokensOf(call: Call): number | undefined {
+  if (!SERVED.has(call.model)) {
+    return undefined;
+  }
+  switch (call.kind) {
+    case 'chat':
+      return wordsIn(CHAT_PROMPT);
+    case 'chat-stream':
+      return call.includeUsage ? wordsIn(CHAT_PROMPT) : undefined;
+    case 'completion':
+      return wordsIn(COMPLETION_PROMPT);
+    case 'completion-stream':
+      return undefined; // no `stream_options` sent: no usage
+    case 'embedding':
+      return wordsIn(EMBEDDING_INPUT);
+  }
+}
+
 /** Sum of `times × rounds` over `calls`, grouped by `key` (calls for which it is undefined are left out). */
 function expectedBy(key: (call: Call) => string | undefined, rounds = ROUNDS, calls = ROUND): Record<string, number> {
+  return expectedSumBy(key, () => 1, rounds, calls);
+}
+
+/** Sum of `amount(call) × times × rounds` over `calls`, grouped by `key` (calls for which either is undefined are left out). */
+function expectedSumBy(
+  key: (call: Call) => string | undefined,
+  amount: (call: Call) => number | undefined,
+  rounds = ROUNDS,
+  calls = ROUND,
+): Record<string, number> {
   const totals: Record<string, number> = {};
   for (const call of calls) {
     const k = key(call);
-    if (k !== undefined) {
-      totals[k] = (totals[k] ?? 0) + call.times * rounds;
+    const each = amount(call);
+    if (k !== undefined && each !== undefined) {
+      totals[k] = (totals[k] ?? 0) + each * call.times * rounds;
     }
   }
   return totals;
 }
+
+/** The output tokens the metrics record for one call: 16 per successful chat or text completion, streamed or not. */
+const outputTokensOf = (call: Call): number | undefined => (SERVED.has(call.model) && call.kind !== 'embedding' ? REPLY_TOKENS : undefined);
 
 /** What the client saw, as upper bounds of what the server measured. */
 interface ClientTimings {
@@ -93,7 +151,8 @@ interface ClientTimings {
 
 async function send(client: OpenAI, call: Call, timings: ClientTimings): Promise<void> {
   const start = performance.now();
-  const messages = [{ role: 'user' as const, content: 'Hello there' }];
+  const messages = [{ role: 'user' as const, content: CHAT_PROMPT }];
+  const promptTokens = inputTokensOf(call);
   const served = SERVED.has(call.model);
   let contentChunks = 0;
   const sawContent = (hasContent: boolean) => {
@@ -109,6 +168,7 @@ async function send(client: OpenAI, call: Call, timings: ClientTimings): Promise
       case 'chat': {
         const completion = await client.chat.completions.create({ model: call.model, messages });
         check(completion.usage?.completion_tokens === REPLY_TOKENS, 'a chat completion of 16 tokens', completion);
+        check(completion.usage?.prompt_tokens === promptTokens, `${promptTokens} prompt tokens`, completion.usage);
         break;
       }
       case 'chat-stream': {
@@ -118,19 +178,23 @@ async function send(client: OpenAI, call: Call, timings: ClientTimings): Promise
           stream: true,
           ...(call.includeUsage && { stream_options: { include_usage: true } }),
         });
+        let usage: OpenAI.CompletionUsage | undefined;
         for await (const chunk of stream) {
           sawContent(chunk.choices.some((choice) => Boolean(choice.delta?.content)));
+          usage = chunk.usage ?? usage;
         }
         check(contentChunks === REPLY_TOKENS, 'a chat stream of 16 content chunks', contentChunks);
+        check(usage?.prompt_tokens === promptTokens, `${promptTokens ?? 'no'} prompt tokens`, usage);
         break;
       }
       case 'completion': {
-        const completion = await client.completions.create({ model: call.model, prompt: 'Once upon a time' });
+        const completion = await client.completions.create({ model: call.model, prompt: COMPLETION_PROMPT });
         check(completion.usage?.completion_tokens === REPLY_TOKENS, 'a text completion of 16 tokens', completion);
+        check(completion.usage?.prompt_tokens === promptTokens, `${promptTokens} prompt tokens`, completion.usage);
         break;
       }
       case 'completion-stream': {
-        const stream = await client.completions.create({ model: call.model, prompt: 'Once upon a time', stream: true });
+        const stream = await client.completions.create({ model: call.model, prompt: COMPLETION_PROMPT, stream: true });
         for await (const chunk of stream) {
           sawContent(chunk.choices.some((choice) => Boolean(choice.text)));
         }
@@ -139,8 +203,9 @@ async function send(client: OpenAI, call: Call, timings: ClientTimings): Promise
       }
       case 'embedding': {
         // `encoding_format: 'float'`: the sample always answers float arrays (see the report on `base64`).
-        const list = await client.embeddings.create({ model: call.model, input: ['one two three'], encoding_format: 'float' });
+        const list = await client.embeddings.create({ model: call.model, input: [EMBEDDING_INPUT], encoding_format: 'float' });
         check(list.data.length === 1 && list.data[0].embedding.length > 0, 'one embedding', list);
+        check(list.usage.prompt_tokens === promptTokens, `${promptTokens} prompt tokens`, list.usage);
         break;
       }
     }
@@ -222,6 +287,37 @@ describe('the Grafana dashboard sample/grafana/llm-metrics.json', () => {
     }
   });
 
+  it('has a Tenants row: request rate by tenant, and output and input token throughput by tenant from the sequence-token sums', () => {
+    const rowAt = dashboard.panels.findIndex((panel) => panel.type === 'row' && panel.title === 'Tenants');
+    expect(rowAt).toBeGreaterThanOrEqual(0);
+    const nextRow = dashboard.panels.findIndex((panel, index) => index > rowAt && panel.type === 'row');
+    const inRow = dashboard.panels.slice(rowAt + 1, nextRow < 0 ? undefined : nextRow);
+    expect(inRow.map((panel) => [panel.title, panel.type])).toEqual([
+      ['Request rate by tenant', 'timeseries'],
+      ['Token throughput by tenant', 'timeseries'],
+    ]);
+    const exprs = inRow.flatMap((panel) => (panel.targets ?? []).map((target) => `${target.refId}: ${target.expr}`));
+    // The other panels' filters and rate interval, summed over everything but the tenant.
+    const filtered = (series: string) => `sum by (tenant) (rate(${series}{model=~"$model", instance=~"$instance"}[$__rate_interval]))`;
+    expect(exprs).toEqual([
+      `A: ${filtered(REQUESTS)}`,
+      `A: ${filtered('nv_llm_http_service_output_sequence_tokens_sum')}`,
+      `B: ${filtered('nv_llm_http_service_input_sequence_tokens_sum')}`,
+    ]);
+  });
+
+  it('lays its panels out on the 24-column grid without overlap, those of collapsed rows included', () => {
+    type Box = { x: number; y: number; w: number; h: number };
+    const boxes = allPanels(dashboard.panels).map((panel) => ({ title: panel.title, ...(panel as { gridPos?: Box }).gridPos! }));
+    for (const box of boxes) {
+      expect({ box, fits: box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= 24 }).toEqual({ box, fits: true });
+    }
+    const overlaps = boxes.flatMap((a, i) =>
+      boxes.slice(i + 1).filter((b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h).map((b) => [a.title, b.title]),
+    );
+    expect(overlaps).toEqual([]);
+  });
+
   it('points every panel and query at the ${datasource} variable', () => {
     for (const panel of allPanels(dashboard.panels).filter((p) => p.type !== 'row')) {
       expect(panel.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
@@ -257,13 +353,32 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
     return value;
   }
 
+  /** An `openai` client of `app` that sends `apiKey` (as `Authorization: Bearer <apiKey>`). */
+  const clientOf = (app: RunningApp, apiKey: string) => new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey, maxRetries: 0, timeout: 10_000 });
+
   async function sendRound(): Promise<void> {
+    // One client per (replica, tenant), with that tenant's key.
     const clients = new Map(
-      [...apps].map(([replica, app]) => [replica, new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey: 'test', maxRetries: 0, timeout: 10_000 })]),
+      [...apps].flatMap(([replica, app]) => TENANTS.map((tenant) => [`${replica} ${tenant}`, clientOf(app, keyOfTenant(tenant))] as const)),
     );
     await Promise.all(
-      ROUND.flatMap((call) => Array.from({ length: call.times }, () => send(clients.get(call.replica)!, call, timings))),
+      ROUND.flatMap((call) => Array.from({ length: call.times }, () => send(clients.get(`${call.replica} ${call.tenant}`)!, call, timings))),
     );
+  }
+
+  /** What the sample answered the one request sent with an unknown key (in round 1, so before the last scrape checked). */
+  let unknownKeyAnswer: { status: number | undefined; code?: string | null } | undefined;
+
+  async function sendWithUnknownKey(app: RunningApp): Promise<NonNullable<typeof unknownKeyAnswer>> {
+    try {
+      await clientOf(app, UNKNOWN_KEY).chat.completions.create({ model: LLAMA, messages: [{ role: 'user', content: CHAT_PROMPT }] });
+      return { status: 200 };
+    } catch (err) {
+      if (err instanceof APIError) {
+        return { status: err.status, code: err.code };
+      }
+      throw err;
+    }
   }
 
   beforeAll(async () => {
@@ -272,7 +387,12 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
       apps.set(
         replica,
         await startApp(
-          AppModule.register({ tokenDelayMs: 5, metricsToken: SCRAPE_TOKEN, metrics: { defaultLabels: { instance: replica } } }),
+          AppModule.register({
+            tokenDelayMs: 5,
+            metricsToken: SCRAPE_TOKEN,
+            apiKeys: API_KEYS,
+            metrics: { defaultLabels: { instance: replica } },
+          }),
         ),
       );
     }
@@ -298,6 +418,9 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
     // the second makes each of them grow, so that rates over the window are positive.
     for (let round = 1; round <= ROUNDS; round++) {
       await sendRound();
+      if (round === 1) {
+        unknownKeyAnswer = await sendWithUnknownKey(apps.get('replica-a')!);
+      }
       const expected = expectedBy((call) => call.replica, round);
       await waitFor(`the requests of round ${round} (${JSON.stringify(expected)})`, countedPerInstance, (counted) =>
         REPLICAS.every((replica) => counted[replica] === expected[replica]),
@@ -359,12 +482,74 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
     expect(await countedPerInstance()).toEqual({ 'replica-a': 14, 'replica-b': 18 });
   });
 
-  it('counts each (instance, model, endpoint, request_type, status) series exactly as sent', async () => {
+  it('counts each (instance, tenant, model, endpoint, request_type, status) series exactly as sent', async () => {
     const keyOf = (labels: Record<string, string>) =>
-      ['instance', 'model', 'endpoint', 'request_type', 'status'].map((label) => labels[label]).join(' ');
-    const samples = await prometheus!.queryVector(`sum by (instance, model, endpoint, request_type, status) (${REQUESTS})`);
+      ['instance', 'tenant', 'model', 'endpoint', 'request_type', 'status'].map((label) => labels[label]).join(' ');
+    const samples = await prometheus!.queryVector(`sum by (instance, tenant, model, endpoint, request_type, status) (${REQUESTS})`);
     const counted = Object.fromEntries(samples.map((sample) => [keyOf(sample.labels), sample.value]));
     expect(counted).toEqual(expectedBy((call) => keyOf(countedAs(call))));
+  });
+
+  it('sum by (tenant) of requests_total is the requests each API key sent, its 404s included (counted as errors of its tenant)', async () => {
+    const counted = byLabel(await prometheus!.queryVector(`sum by (tenant) (${REQUESTS})`), 'tenant');
+    expect(counted).toEqual(expectedBy((call) => call.tenant));
+    expect(counted).toEqual({ acme: 12, beta: 20 });
+    const errors = byLabel(await prometheus!.queryVector(`sum by (tenant) (${REQUESTS}{status="error"})`), 'tenant');
+    expect(errors).toEqual(expectedBy((call) => (SERVED.has(call.model) ? undefined : call.tenant)));
+    expect(errors).toEqual({ acme: 2, beta: 4 });
+  });
+
+  it('sums output and input tokens by tenant as the traffic implies (16 per completion; the prompt tokens of each reported usage)', async () => {
+    const perTenant = async (promql: string) => byLabel(await prometheus!.queryVector(promql), 'tenant');
+    const output = await perTenant('sum by (tenant) (nv_llm_http_service_output_sequence_tokens_sum)');
+    expect(output).toEqual(expectedSumBy((call) => call.tenant, outputTokensOf));
+    expect(output).toEqual({ acme: 128, beta: 192 });
+    expect(await perTenant('sum by (tenant) (nv_llm_http_service_output_sequence_tokens_count)')).toEqual(
+      expectedSumBy((call) => call.tenant, (call) => (outputTokensOf(call) === undefined ? undefined : 1)),
+    );
+    const input = await perTenant('sum by (tenant) (nv_llm_http_service_input_sequence_tokens_sum)');
+    expect(input).toEqual(expectedSumBy((call) => call.tenant, inputTokensOf));
+    expect(input).toEqual({ acme: 26, beta: 24 });
+    expect(await perTenant('sum by (tenant) (nv_llm_http_service_input_sequence_tokens_count)')).toEqual(
+      expectedSumBy((call) => call.tenant, (call) => (inputTokensOf(call) === undefined ? undefined : 1)),
+    );
+    // And split by replica: each tenant's tokens where they were served.
+    const keyOf = (labels: Record<string, string>) => `${labels.instance} ${labels.tenant}`;
+    for (const [family, tokensOf] of [
+      ['output', outputTokensOf],
+      ['input', inputTokensOf],
+    ] as const) {
+      const samples = await prometheus!.queryVector(`sum by (instance, tenant) (nv_llm_http_service_${family}_sequence_tokens_sum)`);
+      expect({ family, sums: Object.fromEntries(samples.map((sample) => [keyOf(sample.labels), sample.value])) }).toEqual({
+        family,
+        sums: expectedSumBy((call) => `${call.replica} ${call.tenant}`, tokensOf),
+      });
+    }
+  });
+
+  it('puts the tenant label on requests_total and the token histograms only, not on the latency histograms or the in-flight gauge', async () => {
+    const labelled = await prometheus!.queryVector(`count by (__name__) ({job="${JOB}", __name__=~"nv_llm_.+", tenant!=""})`);
+    const tokenSeries = ['input', 'output'].flatMap((family) =>
+      ['bucket', 'count', 'sum'].map((suffix) => `nv_llm_http_service_${family}_sequence_tokens_${suffix}`),
+    );
+    expect(labelled.map((sample) => sample.labels.__name__).sort()).toEqual([REQUESTS, ...tokenSeries].sort());
+  });
+
+  it('answers a request with an unknown API key 401 and counts it nowhere: not in any total, under no tenant, no overflow', async () => {
+    expect(unknownKeyAnswer).toEqual({ status: 401, code: 'invalid_api_key' });
+    const sent = ROUND.reduce((sum, call) => sum + call.times * ROUNDS, 0);
+    const total = async (promql: string) => (await prometheus!.queryVector(promql)).map((sample) => sample.value);
+    expect(await total(`sum(${REQUESTS})`)).toEqual([sent]);
+    expect(await total('sum(nv_llm_http_service_request_duration_seconds_count)')).toEqual([sent]);
+    // Every series that carries the label names one of the two tenants: no missing (''), no `other`.
+    const tenants = await prometheus!.queryVector(
+      `count by (tenant) ({job="${JOB}", __name__=~"${REQUESTS}|nv_llm_http_service_(input|output)_sequence_tokens_(bucket|count|sum)"})`,
+    );
+    expect(tenants.map((sample) => sample.labels.tenant).sort()).toEqual([...TENANTS]);
+    const overflow = await prometheus!.queryVector('nv_llm_label_overflow_total{label="tenant"}');
+    expect(overflow.map((sample) => ({ instance: sample.labels.instance, value: sample.value })).sort((a, b) => a.instance.localeCompare(b.instance))).toEqual(
+      REPLICAS.map((instance) => ({ instance, value: 0 })),
+    );
   });
 
   it('puts the p99 request duration over a 1m rate in the first bucket, (0, 1] s, as every request was fast', async () => {
@@ -441,20 +626,23 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
       }
     });
 
-    it('returns data for every panel query after the traffic, every value finite', async () => {
+    it('returns data for every panel query after the traffic, every value finite, for each tenant where it is by tenant', async () => {
       for (const { panel, refId, expr } of panelQueries(dashboard)) {
         const samples = await prometheus!.queryVector(substitute(expr, dashboard));
         const nonFinite = samples.filter((sample) => !Number.isFinite(sample.value));
-        expect({ panel: panel.title, refId, series: samples.length > 0, nonFinite }).toEqual({
+        const byTenant = /\bby \([^)]*\btenant\b/.test(expr);
+        const tenants = byTenant ? [...new Set(samples.map((sample) => sample.labels.tenant))].sort() : undefined;
+        expect({ panel: panel.title, refId, series: samples.length > 0, nonFinite, tenants }).toEqual({
           panel: panel.title,
           refId,
           series: true,
           nonFinite: [],
+          tenants: byTenant ? [...TENANTS] : undefined,
         });
       }
     });
 
-    it('shows the traffic in its key panels: request rate per model, error ratio, TTFT p99 per streamed model, output tokens/s', async () => {
+    it('shows the traffic in its key panels: request rate per model, error ratio, TTFT p99 per streamed model, output tokens/s, requests and tokens/s by tenant', async () => {
       const queries = panelQueries(dashboard);
       const run = async (title: string, refId = 'A') => {
         const query = queries.find((q) => q.panel.title === title && q.refId === refId);
@@ -485,6 +673,17 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
       const throughput = await run('Output token throughput');
       expect(throughput.map((sample) => sample.labels.model).sort()).toEqual([SMALL, LLAMA].sort());
       expect(throughput.every((sample) => sample.value > 0)).toBe(true);
+
+      // Both tenants sent requests, output tokens and input tokens in both rounds: each has a positive rate.
+      for (const [title, refId] of [
+        ['Request rate by tenant', 'A'],
+        ['Token throughput by tenant', 'A'],
+        ['Token throughput by tenant', 'B'],
+      ]) {
+        const perTenant = byLabel(await run(title, refId), 'tenant');
+        expect({ title, refId, tenants: Object.keys(perTenant).sort() }).toEqual({ title, refId, tenants: [...TENANTS] });
+        expect({ title, refId, positive: Object.values(perTenant).every((value) => value > 0) }).toEqual({ title, refId, positive: true });
+      }
     });
   });
 });

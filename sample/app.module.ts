@@ -139,6 +139,8 @@ export class AppModule {
             // GenAI metrics through the global MeterProvider, and trace exemplars on the histograms.
             openTelemetry: flagFromEnv('METRICS_OPENTELEMETRY'),
             exemplars: flagFromEnv('METRICS_EXEMPLARS'),
+            // Native histograms of the latencies, for a Prometheus started with --enable-feature=native-histograms.
+            nativeHistograms: flagFromEnv('METRICS_NATIVE_HISTOGRAMS'),
             // Who used it: the tenant of the request's API key, noted by ApiKeyGuard (bounded: at most 100 tenants, forgotten after an idle hour).
             labels: { ...(apiKeys.size > 0 && { tenant: { from: (request) => (request as TenantRequest).tenant } }), ...labels },
             ...metrics,

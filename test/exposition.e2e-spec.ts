@@ -1,7 +1,8 @@
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { promtoolCheck } from './support/promtool.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
-import { sumOf, valueOf } from './support/exposition.js';
+import { samplesOf, sumOf, valueOf } from './support/exposition.js';
+import { PROMETHEUS_PROTOBUF_ACCEPT, decodeProtobufExposition } from './support/protobuf.js';
 
 const SCHEMA_0_2_1 = [
   '# HELP nv_llm_http_service_requests_total Total number of LLM requests processed',
@@ -154,5 +155,60 @@ describe.each(ADAPTERS)('content negotiation (%s)', (adapter) => {
         expect({ status, output }).toEqual({ status: 0, output: '' });
       }
     });
+  });
+});
+
+describe.each(ADAPTERS)('the protobuf exposition (%s)', (adapter) => {
+  const running: RunningApp[] = [];
+  afterAll(() => Promise.all(running.map((app) => app.close())));
+
+  /** An app with `options`, after the traffic above, scraped as `accept`: its content type and bytes. */
+  const scrapeBytes = async (app: RunningApp, accept: string) => {
+    const response = await fetch(`${app.baseUrl}/metrics`, { headers: { accept } });
+    return { contentType: response.headers.get('content-type'), bytes: new Uint8Array(await response.arrayBuffer()) };
+  };
+  const start = async (options: Parameters<typeof ResponseShapesAppModule.register>[0]) => {
+    const app = await startApp(ResponseShapesAppModule.register(options), { adapter });
+    running.push(app);
+    await driveTraffic(app);
+    return app;
+  };
+
+  it('answers the protobuf format to a scraper that asks for it first, with the counts of the text format and native latency buckets', async () => {
+    const app = await start({ nativeHistograms: true });
+    const { contentType, bytes } = await scrapeBytes(app, PROMETHEUS_PROTOBUF_ACCEPT);
+    expect(contentType).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+    const families = new Map(decodeProtobufExposition(bytes).map((family) => [family.name as string, family]));
+    const text = await scrape(app.baseUrl);
+    const requests = families.get('nv_llm_http_service_requests_total') as { type: string; metric: { label: { name: string; value: string }[]; counter: { value: number } }[] };
+    expect(requests.type).toBe('COUNTER');
+    expect(requests.metric.length).toBe(samplesOf(text, 'nv_llm_http_service_requests_total').length);
+    for (const { label, counter } of requests.metric) {
+      expect(counter.value).toBe(valueOf(text, 'nv_llm_http_service_requests_total', Object.fromEntries(label.map(({ name, value }) => [name, value]))));
+    }
+    type HistogramFamily = { metric: { label: { name: string; value: string }[]; histogram: { sample_count: number; schema?: number; positive_delta: number[] } }[] };
+    const durations = families.get('nv_llm_http_service_request_duration_seconds') as HistogramFamily;
+    for (const { label, histogram } of durations.metric) {
+      const model = label.find(({ name }) => name === 'model')!.value;
+      expect(histogram.sample_count).toBe(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model }));
+      expect(histogram.schema).toBe(3);
+      expect(histogram.positive_delta.reduce((sum, delta, i, deltas) => sum + deltas.slice(0, i + 1).reduce((a, b) => a + b, 0), 0)).toBe(histogram.sample_count);
+    }
+    const lengths = families.get('nv_llm_http_service_output_sequence_tokens') as HistogramFamily;
+    expect(lengths.metric.every(({ histogram }) => histogram.schema === undefined)).toBe(true);
+  });
+
+  it('serves the classic buckets alone in protobuf without the option, and text to a protobuf range it cannot serve', async () => {
+    const app = await start({});
+    const families = decodeProtobufExposition((await scrapeBytes(app, PROMETHEUS_PROTOBUF_ACCEPT)).bytes);
+    const durations = families.find(({ name }) => name === 'nv_llm_http_service_request_duration_seconds') as { metric: { histogram: { schema?: number; bucket: unknown[] } }[] };
+    expect(durations.metric.every(({ histogram }) => histogram.schema === undefined && histogram.bucket.length === 11)).toBe(true);
+    for (const accept of ['application/vnd.google.protobuf', 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text', `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0`]) {
+      expect((await scrapeBytes(app, accept)).contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    }
+    // Asked for at a lower quality than OpenMetrics, it is not chosen.
+    expect((await scrapeBytes(app, `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0.5,application/openmetrics-text;version=1.0.0`)).contentType).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    );
   });
 });

@@ -1,18 +1,25 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { AppModule } from '../sample/app.module.js';
 import { NativeHistogram, nativeBucketKey } from '../src/core/native-histogram.js';
-import { PROTOBUF_EXPOSITION_CONTENT_TYPE, encodeProtobufExposition } from '../src/core/protobuf-exposition.js';
+import { PROTOBUF_EXPOSITION_CONTENT_TYPE, encodeProtobufExposition, renderProtobuf } from '../src/core/protobuf-exposition.js';
+import { Endpoint, LlmMetricsService } from '../src/index.js';
+import { valueOf } from './support/exposition.js';
+import { type RunningApp, postJson, scrape, startApp } from './support/http.js';
 import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
 
 /*
- * Native histograms end to end: a NativeHistogram fed 2 000 log-normal
- * latencies (a seeded PRNG), served in the protobuf exposition format by a
- * bare node:http server on loopback, scraped every second by a real
- * Prometheus 2.42 with `--enable-feature=native-histograms`; then read back
+ * Native histograms end to end: an LlmMetricsService with `nativeHistograms`
+ * whose clock makes 2 000 requests last log-normal latencies (a seeded PRNG),
+ * rendered in the protobuf exposition format by `renderProtobuf` and served
+ * by a bare node:http server on loopback; and the sample app with the option,
+ * served by its own /metrics route. Both are scraped every second by a real
+ * Prometheus 2.42 with `--enable-feature=native-histograms`, then read back
  * with histogram_count, histogram_sum and histogram_quantile.
  */
 
-const METRIC = 'llm_latency_seconds';
+const METRIC = 'nv_llm_http_service_request_duration_seconds';
 /** A histogram nothing was observed into: native all the same, by its zero bucket. */
 const IDLE_METRIC = 'llm_idle_seconds';
 const OBSERVATIONS = 2_000;
@@ -41,11 +48,6 @@ function latencies(count: number, seed: number): number[] {
 }
 
 const values = latencies(OBSERVATIONS, 42);
-const histogram = new NativeHistogram({ schema: SCHEMA });
-for (const value of values) {
-  histogram.observe(value);
-}
-const native = histogram.snapshot();
 const sum = values.reduce((total, value) => total + value, 0);
 const sorted = [...values].sort((a, b) => a - b);
 /** The true 0.9 quantile: the smallest observation with at least 90 % of them at or below it. */
@@ -59,44 +61,47 @@ const trueP90 = sorted[Math.ceil(0.9 * OBSERVATIONS) - 1];
  */
 const RELATIVE_ERROR_BOUND = 2 ** (2 ** -SCHEMA) - 1;
 
-const body = encodeProtobufExposition([
-  {
-    name: METRIC,
-    help: 'Latency of the requests, in seconds.',
-    type: 'histogram',
-    metrics: [
-      {
-        labels: { model: 'mock-llama' },
-        count: native.count,
-        sum: native.sum,
-        // The classic buckets beside the native ones, as the library will expose them.
-        buckets: CLASSIC_BOUNDS.map((upperBound) => ({ upperBound, cumulativeCount: values.filter((value) => value <= upperBound).length })),
-        native,
-      },
-    ],
-  },
-  {
-    name: IDLE_METRIC,
-    help: 'Nothing observed.',
-    type: 'histogram',
-    metrics: [{ labels: { model: 'mock-llama' }, count: 0, sum: 0, buckets: [{ upperBound: 1, cumulativeCount: 0 }], native: new NativeHistogram().snapshot() }],
-  },
-]);
+/** The service's exposition after one request of each latency, and a histogram nothing was observed into after it. */
+async function serviceExposition(): Promise<Buffer> {
+  const clock = { now: 0 };
+  const registry = new Registry();
+  const service = new LlmMetricsService(undefined, { clock: () => clock.now, nativeHistograms: { schema: SCHEMA }, buckets: { requestDuration: CLASSIC_BOUNDS } });
+  service.register(registry);
+  for (const value of values) {
+    clock.now = 0;
+    const guard = service.createInflightGuard('mock-llama', Endpoint.ChatCompletions, false);
+    clock.now = value * 1000;
+    guard.markOk();
+    guard.finish();
+  }
+  const idle = encodeProtobufExposition([
+    {
+      name: IDLE_METRIC,
+      help: 'Nothing observed.',
+      type: 'histogram',
+      metrics: [{ labels: { model: 'mock-llama' }, count: 0, sum: 0, buckets: [{ upperBound: 1, cumulativeCount: 0 }], native: new NativeHistogram().snapshot() }],
+    },
+  ]);
+  // Delimited messages: two expositions one after the other are one.
+  return Buffer.concat([await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)), idle]);
+}
 
 describe('native histograms in a real Prometheus 2.42', () => {
   let server: Server | undefined;
+  let sample: RunningApp | undefined;
   let prometheus: PrometheusServer | undefined;
   const accepts: string[] = [];
 
   const only = async (expr: string): Promise<VectorSample> => {
     const samples = await prometheus!.queryVector(expr);
     expect(samples).toHaveLength(1);
-    expect(samples[0].labels).toMatchObject({ job: 'native', model: 'mock-llama' });
+    expect(samples[0].labels).toMatchObject({ model: 'mock-llama' });
     return samples[0];
   };
 
   beforeAll(async () => {
     requirePrometheus();
+    const body = await serviceExposition();
     // Protobuf only, whatever the Accept header: there is no text format to fall back on.
     server = createServer((request, response) => {
       accepts.push(request.headers.accept ?? '');
@@ -110,10 +115,21 @@ describe('native histograms in a real Prometheus 2.42', () => {
       server!.once('error', reject).listen(0, '127.0.0.1', resolve);
     });
     const { port } = server.address() as AddressInfo;
-    prometheus = await startPrometheus({ intervalSeconds: 1, features: ['native-histograms'], jobs: [{ jobName: 'native', targets: [`127.0.0.1:${port}`] }] });
+    sample = await startApp(AppModule.register({ tokenDelayMs: 1, metrics: { nativeHistograms: true } }));
+    for (const stream of [true, false, true]) {
+      expect((await postJson(sample.baseUrl, '/v1/chat/completions', { model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }], stream })).status).toBe(200);
+    }
+    prometheus = await startPrometheus({
+      intervalSeconds: 1,
+      features: ['native-histograms'],
+      jobs: [
+        { jobName: 'native', targets: [`127.0.0.1:${port}`] },
+        { jobName: 'sample', targets: [new URL(sample.baseUrl).host] },
+      ],
+    });
     const scraped = await pollUntil(
       () => prometheus!.queryVector(`histogram_count(${METRIC})`),
-      (samples) => samples.length === 1,
+      (samples) => samples.length === 2,
       { timeoutMs: 20_000 },
     );
     expect({ done: scraped.done, logs: scraped.done ? '' : prometheus.logs() }).toEqual({ done: true, logs: '' });
@@ -122,6 +138,7 @@ describe('native histograms in a real Prometheus 2.42', () => {
   afterAll(async () => {
     try {
       await prometheus?.stop();
+      await sample?.close();
     } finally {
       server?.closeAllConnections();
       await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
@@ -133,14 +150,35 @@ describe('native histograms in a real Prometheus 2.42', () => {
     for (const accept of accepts) {
       expect(accept).toContain('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited');
     }
-    const [target] = await prometheus!.targets();
-    expect({ health: target.health, lastError: target.lastError }).toEqual({ health: 'up', lastError: '' });
+    const targets = await prometheus!.targets();
+    expect(targets.map(({ health, lastError }) => ({ health, lastError }))).toEqual([
+      { health: 'up', lastError: '' },
+      { health: 'up', lastError: '' },
+    ]);
   });
 
   it('stores native histograms, and no classic series beside them', async () => {
-    const answer = await prometheus!.seriesAnswer([`{__name__=~"llm_.*"}`]);
+    const answer = await prometheus!.seriesAnswer([`{job="native",__name__=~"(llm|nv_llm)_.*_seconds.*"}`]);
     expect(answer.status).toBe('success');
     expect(answer.data!.map((series) => series.__name__).sort()).toEqual([IDLE_METRIC, METRIC]);
+  });
+
+  it("stores the sample's latency histograms as native ones, with the count and sum of their classic series", async () => {
+    const text = await scrape(sample!.baseUrl);
+    for (const name of ['request_duration_seconds', 'time_to_first_token_seconds', 'inter_token_latency_seconds']) {
+      const metric = `nv_llm_http_service_${name}`;
+      const [count] = await prometheus!.queryVector(`histogram_count(${metric}{job="sample"})`);
+      const [storedSum] = await prometheus!.queryVector(`histogram_sum(${metric}{job="sample"})`);
+      expect([name, count?.value]).toEqual([name, valueOf(text, `${metric}_count`, { model: 'mock-llama-3-8b' })]);
+      expect(storedSum.value).toBeCloseTo(valueOf(text, `${metric}_sum`, { model: 'mock-llama-3-8b' }), 12);
+    }
+    // The other metrics come through the protobuf format as they are.
+    const [requests] = await prometheus!.queryVector('sum(nv_llm_http_service_requests_total{job="sample"})');
+    expect(requests.value).toBe(3);
+    const lengths = await prometheus!.seriesAnswer(['{job="sample",__name__=~"nv_llm_http_service_output_sequence_tokens.*"}']);
+    expect(new Set(lengths.data!.map((series) => series.__name__))).toEqual(
+      new Set(['nv_llm_http_service_output_sequence_tokens_bucket', 'nv_llm_http_service_output_sequence_tokens_count', 'nv_llm_http_service_output_sequence_tokens_sum']),
+    );
   });
 
   it('counts nothing in an empty histogram with the default zero threshold', async () => {
@@ -149,14 +187,13 @@ describe('native histograms in a real Prometheus 2.42', () => {
   });
 
   it('gives histogram_count and histogram_sum of the observations', async () => {
-    expect((await only(`histogram_count(${METRIC})`)).value).toBe(OBSERVATIONS);
-    const storedSum = (await only(`histogram_sum(${METRIC})`)).value;
+    expect((await only(`histogram_count(${METRIC}{job="native"})`)).value).toBe(OBSERVATIONS);
+    const storedSum = (await only(`histogram_sum(${METRIC}{job="native"})`)).value;
     expect(Math.abs(storedSum - sum)).toBeLessThanOrEqual(1e-12 * sum);
   });
 
   it('gives a histogram_quantile(0.9) within the relative error of the schema of the true 0.9 quantile', async () => {
-    expect(native.schema).toBe(SCHEMA);
-    const estimate = (await only(`histogram_quantile(0.9, ${METRIC})`)).value;
+    const estimate = (await only(`histogram_quantile(0.9, ${METRIC}{job="native"})`)).value;
     expect(Math.abs(estimate - trueP90) / trueP90).toBeLessThan(RELATIVE_ERROR_BOUND);
     // Where the bound comes from: the estimate is in the bucket of the true quantile.
     const key = nativeBucketKey(trueP90, SCHEMA);

@@ -10,6 +10,7 @@ import {
   type Status,
 } from './labels.js';
 import type { FinishedRequest } from './gen-ai-metrics.js';
+import type { NativeHistogram } from './native-histogram.js';
 import type { TokenUsage } from './openai-payload.js';
 import { type HistogramRule, type Schema, errorTypeForStatus } from './schemas.js';
 import { type TraceLink, isTraceLink } from './trace-context.js';
@@ -95,10 +96,11 @@ export class RequestSeries {
   }
 }
 
-/** A histogram's child for one series, and the labels it was bound with (for exemplars, observed through the parent). */
+/** A histogram's child for one series, the labels it was bound with (for exemplars, observed through the parent), and its native buckets, if kept. */
 export interface BoundHistogram {
   readonly child: Histogram.Internal<string>;
   readonly labels: Readonly<Record<string, string>>;
+  readonly native: NativeHistogram | undefined;
 }
 
 /** What a guard shares with its service. */
@@ -351,6 +353,7 @@ export class InflightGuard implements Disposable {
     } else {
       bound?.child.observe(value);
     }
+    bound?.native?.observe(value);
   }
 
   /** What the request measured, for `onFinished`. */

@@ -6,6 +6,8 @@ import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metri
 import { type BoundHistogram, type Clock, type CountLabels, type GuardContext, InflightGuard, type PendingCounts, RequestSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
+import { NativeHistogram, type NativeHistogramOptions } from './native-histogram.js';
+import type { LabelValues, NativeBucketsData } from './protobuf-exposition.js';
 import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec, RequestLabels, assertLabelTtl, resolveRequestLabels } from './request-label.policy.js';
 import {
   BUCKETS_ENV_NAMES,
@@ -40,6 +42,13 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
    * exemplar `{ trace_id, span_id }`, shown in OpenMetrics scrapes.
    */
   exemplars?: boolean;
+  /**
+   * Keep native histograms (sparse exponential buckets) beside the classic
+   * buckets of the request duration, time to first token and inter-token
+   * latency: `true`, or their `{ schema?, zeroThreshold?, maxBuckets? }`.
+   * Served in protobuf scrapes (`renderProtobuf`).
+   */
+  nativeHistograms?: boolean | NativeHistogramOptions;
   /** Also record the OpenTelemetry GenAI semantic-convention metrics through a Meter of this provider. */
   openTelemetry?: {
     meterProvider: MeterProviderLike;
@@ -113,8 +122,38 @@ function countsOf(rule: RecordingRule, series: RequestSeries): PendingCounts | u
 
 const SCHEMA_NAMES = Object.keys(SCHEMAS);
 
-/** The latency histograms whose samples carry exemplars. */
-const EXEMPLAR_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'interTokenLatency']);
+/** The latency histograms: their samples carry exemplars, and they have native buckets with the option. */
+const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'interTokenLatency']);
+
+/** The native histograms of one histogram metric, by the values of its labels. */
+interface NativeSeries {
+  readonly labelNames: readonly string[];
+  readonly byLabels: Map<string, NativeHistogram>;
+}
+
+/** The key of a series: its label values, in `labelNames` order. */
+function seriesKey(labelNames: readonly string[], labels: LabelValues): string {
+  return labelNames.map((name) => labels[name]).join('\u0000');
+}
+
+/** `options` of the `nativeHistograms` option, checked. @throws TypeError naming the option. */
+function nativeHistogramOptions(option: LlmMetricsServiceOptions['nativeHistograms']): NativeHistogramOptions | undefined {
+  if (option === undefined || option === false) {
+    return undefined;
+  }
+  const options = option === true ? {} : option;
+  try {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`got ${describeValue(option)}`);
+    }
+    new NativeHistogram(options);
+  } catch (err) {
+    throw new TypeError(
+      `nestjs-llm-metrics: option "nativeHistograms" must be true or { schema?, zeroThreshold?, maxBuckets? }: ${(err as Error).message.replace(/^nestjs-llm-metrics: /, '')}`,
+    );
+  }
+  return options;
+}
 
 /**
  * The HTTP-service metrics of NVIDIA Dynamo, usable with plain prom-client
@@ -132,7 +171,15 @@ export class LlmMetricsService {
   readonly hasErrorType: boolean;
 
   private readonly metrics: readonly BuiltMetric[];
-  private readonly histograms: { readonly rule: HistogramRule; readonly histogram: Histogram<string>; readonly requestLabels: readonly string[] }[] = [];
+  private readonly histograms: {
+    readonly rule: HistogramRule;
+    readonly histogram: Histogram<string>;
+    readonly requestLabels: readonly string[];
+    readonly natives: NativeSeries | undefined;
+  }[] = [];
+  /** With `nativeHistograms`: their options, and the native histograms of each latency histogram, by metric name. */
+  private readonly nativeOptions: NativeHistogramOptions | undefined;
+  private readonly natives = new Map<string, NativeSeries>();
   /** With `exemplars`: the histograms whose samples carry a trace. */
   private readonly exemplarHistograms: Partial<Record<HistogramRule, Histogram<string>>> | undefined;
   private readonly guardContext: GuardContext;
@@ -156,6 +203,7 @@ export class LlmMetricsService {
     this.modelLabels = new ModelLabelPolicy(options);
     this.hasErrorType = this.schema.errorTypeLabel === 'always' || options.errorType === true;
     this.exemplarHistograms = options.exemplars ? {} : undefined;
+    this.nativeOptions = nativeHistogramOptions(options.nativeHistograms);
     this.carriedLabels = options.labels === undefined ? new Map() : resolveRequestLabels(options.labels, this.schema);
     const requestLabels =
       options.labels && Object.keys(options.labels).length > 0
@@ -284,6 +332,16 @@ export class LlmMetricsService {
     return count;
   }
 
+  /**
+   * The native buckets of the series of the histogram `name` with `labels`
+   * (those `getMetricsAsJSON()` gives it), with the `nativeHistograms` option;
+   * for `renderProtobuf`.
+   */
+  nativeBuckets(name: string, labels: LabelValues): NativeBucketsData | undefined {
+    const natives = this.natives.get(name);
+    return natives?.byLabels.get(seriesKey(natives.labelNames, labels))?.snapshot();
+  }
+
   /** The number of requests for `model` in flight now. */
   async getInflightCount(model: string): Promise<number> {
     const label = this.modelLabels.peek(model);
@@ -307,12 +365,22 @@ export class LlmMetricsService {
         requestLabels[name] = labelValues[i];
       });
       const bound: Partial<Record<HistogramRule, BoundHistogram>> = {};
-      for (const { rule, histogram, requestLabels: carried } of this.histograms) {
+      for (const { rule, histogram, requestLabels: carried, natives } of this.histograms) {
         const labels: Record<string, string> = { model };
         for (const name of carried) {
           labels[name] = requestLabels[name];
         }
-        bound[rule] = { child: histogram.labels(labels), labels };
+        let native: NativeHistogram | undefined;
+        if (natives) {
+          // Series of a histogram that does not carry a request label share its native histogram, as they share its child.
+          const key = seriesKey(natives.labelNames, labels);
+          native = natives.byLabels.get(key);
+          if (!native) {
+            native = new NativeHistogram(this.nativeOptions);
+            natives.byLabels.set(key, native);
+          }
+        }
+        bound[rule] = { child: histogram.labels(labels), labels, native };
       }
       series = new RequestSeries(model, labelValues, requestLabels, this.hasErrorType, bound);
       this.seriesByKey.set(key, series);
@@ -343,7 +411,7 @@ export class LlmMetricsService {
         continue;
       }
       this.seriesByKey.delete(key);
-      for (const { spec, schemaLabels, requestLabels: carried, metric } of this.metrics) {
+      for (const { spec, name, schemaLabels, requestLabels: carried, metric } of this.metrics) {
         const dropped = carried.some((name) => evicted.includes(name));
         const counts = spec && countsOf(spec.rule, series);
         if (counts) {
@@ -358,6 +426,8 @@ export class LlmMetricsService {
           const bound = series.histograms[spec.rule];
           if (bound) {
             (metric as Histogram<string>).remove(bound.labels);
+            const natives = this.natives.get(name);
+            natives?.byLabels.delete(seriesKey(natives.labelNames, bound.labels));
           }
         }
       }
@@ -399,14 +469,18 @@ export class LlmMetricsService {
     let metric: AnyMetric;
     if (spec.type === 'histogram') {
       const { rule, buckets: { key, defaults } } = spec;
-      const withExemplars = this.exemplarHistograms !== undefined && EXEMPLAR_RULES.has(rule);
+      const withExemplars = this.exemplarHistograms !== undefined && LATENCY_RULES.has(rule);
       const histogram = new Histogram({
         ...config,
         buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults)],
         // prom-client checks a registry's format only for those given here: it is registered later, and renders them in OpenMetrics only.
         enableExemplars: withExemplars,
       });
-      this.histograms.push({ rule, histogram, requestLabels });
+      const natives = this.nativeOptions && LATENCY_RULES.has(rule) ? { labelNames, byLabels: new Map<string, NativeHistogram>() } : undefined;
+      if (natives) {
+        this.natives.set(name, natives);
+      }
+      this.histograms.push({ rule, histogram, requestLabels, natives });
       if (withExemplars) {
         this.exemplarHistograms![rule] = histogram;
       }

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { NativeHistogramSnapshot } from './native-histogram.js';
 
 /*
@@ -66,10 +67,19 @@ interface FamilyHeader {
   readonly help: string;
 }
 
+/** A summary: its count, sum and quantiles (as prom-client's `Summary` gives them). */
+export interface SummaryData {
+  readonly labels?: LabelValues;
+  readonly count: number;
+  readonly sum: number;
+  readonly quantiles: readonly { readonly quantile: number; readonly value: number }[];
+}
+
 /** A metric family: its name, help, type and one metric per label set. */
 export type MetricFamilyData =
   | (FamilyHeader & { readonly type: 'counter'; readonly metrics: readonly CounterData[] })
   | (FamilyHeader & { readonly type: 'gauge'; readonly metrics: readonly GaugeData[] })
+  | (FamilyHeader & { readonly type: 'summary'; readonly metrics: readonly SummaryData[] })
   | (FamilyHeader & { readonly type: 'histogram'; readonly metrics: readonly HistogramData[] });
 
 /**
@@ -83,7 +93,7 @@ const PROTO2 = 'proto2';
 /**
  * The messages and fields of Prometheus' `io/prometheus/client/metrics.proto`
  * (as Prometheus 2.42 reads it) that this library writes, as a protobufjs JSON
- * descriptor. Left out: summaries, untyped metrics, float counts, sample
+ * descriptor. Left out: untyped metrics, float counts, sample
  * timestamps, and the fields Prometheus added after 2.42 (created timestamps,
  * native histogram exemplars, units).
  */
@@ -134,6 +144,21 @@ const METRICS_PROTO: protobuf.INamespace = {
                     exemplar: { type: 'Exemplar', id: 2 },
                   },
                 },
+                Quantile: {
+                  edition: PROTO2,
+                  fields: {
+                    quantile: { type: 'double', id: 1 },
+                    value: { type: 'double', id: 2 },
+                  },
+                },
+                Summary: {
+                  edition: PROTO2,
+                  fields: {
+                    sample_count: { type: 'uint64', id: 1 },
+                    sample_sum: { type: 'double', id: 2 },
+                    quantile: { rule: 'repeated', type: 'Quantile', id: 3 },
+                  },
+                },
                 Histogram: {
                   edition: PROTO2,
                   fields: {
@@ -178,6 +203,7 @@ const METRICS_PROTO: protobuf.INamespace = {
                     label: { rule: 'repeated', type: 'LabelPair', id: 1 },
                     gauge: { type: 'Gauge', id: 2 },
                     counter: { type: 'Counter', id: 3 },
+                    summary: { type: 'Summary', id: 4 },
                     histogram: { type: 'Histogram', id: 7 },
                   },
                 },
@@ -203,7 +229,7 @@ const METRICS_PROTO: protobuf.INamespace = {
 export const METRIC_FAMILY_TYPE: protobuf.Type = protobuf.Root.fromJSON(METRICS_PROTO).lookupType('io.prometheus.client.MetricFamily');
 
 /** `MetricType` values of `metrics.proto`. */
-const METRIC_TYPES = { counter: 0, gauge: 1, histogram: 4 } as const;
+const METRIC_TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
 
 type Fields = Record<string, unknown>;
 
@@ -257,6 +283,11 @@ function metricFields(family: MetricFamilyData): Fields[] {
       }));
     case 'gauge':
       return family.metrics.map(({ labels, value }) => ({ label: labelPairs(labels), gauge: { value } }));
+    case 'summary':
+      return family.metrics.map(({ labels, count, sum, quantiles }) => ({
+        label: labelPairs(labels),
+        summary: { sample_count: count, sample_sum: sum, quantile: quantiles.map(({ quantile, value }) => ({ quantile, value })) },
+      }));
     case 'histogram':
       return family.metrics.map((metric) => ({ label: labelPairs(metric.labels), histogram: histogramFields(metric) }));
   }
@@ -274,4 +305,97 @@ export function encodeProtobufExposition(families: readonly MetricFamilyData[]):
     METRIC_FAMILY_TYPE.encodeDelimited(message, writer);
   }
   return writer.finish();
+}
+
+/** A metric as `Registry.getMetricsAsJSON()` gives it, with the fields its typings leave out. */
+interface MetricJson {
+  name: string;
+  help: string;
+  /** `'counter'`, `'gauge'`, `'histogram'` or `'summary'` at run time (typed as an enum). */
+  type: unknown;
+  values: {
+    value: number;
+    labels: Record<string, string | number | undefined>;
+    metricName?: string;
+    exemplar?: { labelSet: Record<string, string | number>; value: number; timestamp: number } | null;
+  }[];
+}
+
+/** The native buckets of the series of metric `name` with `labels`, if it has some. */
+export type NativeBucketsOf = (name: string, labels: LabelValues) => NativeBucketsData | undefined;
+
+function stringLabels(labels: Record<string, string | number | undefined>, without?: string): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) {
+    if (name !== without && value !== undefined) {
+      strings[name] = String(value);
+    }
+  }
+  return strings;
+}
+
+/** The samples of a histogram or summary family, grouped by series (their labels without `le` or `quantile`). */
+function bySeries(metric: MetricJson, split: 'le' | 'quantile'): Map<string, { labels: LabelValues; values: MetricJson['values'] }> {
+  const series = new Map<string, { labels: LabelValues; values: MetricJson['values'] }>();
+  for (const value of metric.values) {
+    const labels = stringLabels(value.labels, split);
+    const key = JSON.stringify(labelPairs(labels));
+    const entry = series.get(key);
+    if (entry) {
+      entry.values.push(value);
+    } else {
+      series.set(key, { labels, values: [value] });
+    }
+  }
+  return series;
+}
+
+/** `metric`, one of `getMetricsAsJSON()`'s, as a family of the protobuf exposition. */
+function familyOf(metric: MetricJson, nativeBucketsOf: NativeBucketsOf): MetricFamilyData {
+  const header = { name: metric.name, help: metric.help };
+  const type = String(metric.type);
+  if (type === 'counter' || type === 'gauge') {
+    return { ...header, type, metrics: metric.values.map(({ labels, value }) => ({ labels: stringLabels(labels), value })) };
+  }
+  if (type === 'summary') {
+    return {
+      ...header,
+      type,
+      metrics: [...bySeries(metric, 'quantile').values()].map(({ labels, values }) => ({
+        labels,
+        count: values.find(({ metricName }) => metricName === `${metric.name}_count`)?.value ?? 0,
+        sum: values.find(({ metricName }) => metricName === `${metric.name}_sum`)?.value ?? 0,
+        quantiles: values.filter(({ metricName }) => metricName === undefined || metricName === metric.name).map(({ labels: { quantile }, value }) => ({ quantile: Number(quantile), value })),
+      })),
+    };
+  }
+  return {
+    ...header,
+    type: 'histogram',
+    metrics: [...bySeries(metric, 'le').values()].map(({ labels, values }) => ({
+      labels,
+      count: values.find(({ metricName }) => metricName === `${metric.name}_count`)?.value ?? 0,
+      sum: values.find(({ metricName }) => metricName === `${metric.name}_sum`)?.value ?? 0,
+      buckets: values
+        .filter(({ metricName }) => metricName === `${metric.name}_bucket`)
+        .map(({ labels: { le }, value, exemplar }) => ({
+          upperBound: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le),
+          cumulativeCount: value,
+          // prom-client stamps exemplars in seconds.
+          exemplar: exemplar ? { labels: stringLabels(exemplar.labelSet), value: exemplar.value, timestampMs: exemplar.timestamp * 1000 } : undefined,
+        })),
+      native: nativeBucketsOf(metric.name, labels),
+    })),
+  };
+}
+
+/**
+ * Renders `registry` in the protobuf exposition format, from its public
+ * `getMetricsAsJSON()` (default labels included), every metric as prom-client
+ * has it, and a histogram series with native buckets (`nativeBucketsOf`)
+ * with them beside its classic ones.
+ */
+export async function renderProtobuf(registry: Registry<RegistryContentType>, nativeBucketsOf: NativeBucketsOf = () => undefined): Promise<Uint8Array> {
+  const metrics = (await registry.getMetricsAsJSON()) as unknown as MetricJson[];
+  return encodeProtobufExposition(metrics.map((metric) => familyOf(metric, nativeBucketsOf)));
 }

@@ -158,6 +158,7 @@ export class LlmMetricsSetup implements OnModuleDestroy {
       bucketsFromEnv: options.bucketsFromEnv,
       modelReady: options.modelReady,
       exemplars: options.exemplars,
+      nativeHistograms: options.nativeHistograms,
       openTelemetry: openTelemetry?.meterProvider && {
         meterProvider: openTelemetry.meterProvider,
         providerName: typeof options.openTelemetry === 'object' ? options.openTelemetry.providerName : undefined,

@@ -5,6 +5,7 @@ import { resolveBuckets } from '../core/buckets.js';
 import { HISTOGRAM_KEYS, type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
 import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
+import { NativeHistogram, type NativeHistogramOptions } from '../core/native-histogram.js';
 import { type RequestLabelSpec, assertLabelTtl, resolveRequestLabels } from '../core/request-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
@@ -57,6 +58,14 @@ export interface LlmMetricsModuleOptions {
    * the request's W3C `traceparent`. Shown in OpenMetrics scrapes only.
    */
   exemplars?: boolean;
+  /**
+   * Keep Prometheus native histograms (sparse exponential buckets) beside the
+   * classic buckets of the request duration, time to first token and
+   * inter-token latency: `true`, or `{ schema?, zeroThreshold?, maxBuckets? }`.
+   * Served to scrapers that ask for the protobuf format (Prometheus started
+   * with `--enable-feature=native-histograms`); text scrapes are unchanged.
+   */
+  nativeHistograms?: boolean | NativeHistogramOptions;
   /** Reads the model from the request (default: `request.body.model`). */
   modelFrom?: (request: LlmHttpRequest) => unknown;
   /** Reads whether the request streams (default: `request.body.stream === true`). `@Sse()` routes always stream. */
@@ -185,6 +194,17 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   }
   if (options.labelTtl !== undefined) {
     assertLabelTtl(options.labelTtl);
+  }
+  const { nativeHistograms } = options;
+  if (nativeHistograms !== undefined && typeof nativeHistograms !== 'boolean') {
+    try {
+      if (typeof nativeHistograms !== 'object' || nativeHistograms === null) {
+        throw new TypeError('not an object');
+      }
+      new NativeHistogram(nativeHistograms);
+    } catch {
+      throw invalid('nativeHistograms', 'true or { schema?: -4..8, zeroThreshold?: a finite number ≥ 0, maxBuckets?: an integer ≥ 0 }', nativeHistograms);
+    }
   }
 }
 

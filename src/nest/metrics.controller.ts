@@ -2,28 +2,57 @@ import { type CanActivate, Controller, type ExecutionContext, Get, Headers, Inje
 import { Registry } from 'prom-client';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { renderOpenMetrics } from '../core/openmetrics.js';
+import { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from '../core/protobuf-exposition.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 
 /** The part of an Express response or a Fastify reply the metrics route uses. */
 interface MetricsReply {
   status(code: number): MetricsReply;
   header(name: string, value: string): MetricsReply;
-  send(body: string): unknown;
+  send(body: string | Buffer): unknown;
 }
 
 /** Body of the 500 answer when the registry cannot be encoded (as in Dynamo). */
 export const ENCODE_FAILURE_BODY = 'Failed to encode metrics';
 
+/** The exposition formats the route serves. */
+export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
+
+/** The format a media range of an `Accept` header names, and its quality. */
+function mediaRange(range: string): { format: ExpositionFormat | undefined; quality: number } {
+  const [mediaType, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+  const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
+  const q = Number(param('q') ?? 1);
+  const quality = Number.isFinite(q) ? q : 0;
+  if (mediaType === 'application/openmetrics-text') {
+    return { format: 'openmetrics', quality };
+  }
+  if (mediaType === 'application/vnd.google.protobuf') {
+    return { format: param('proto') === 'io.prometheus.client.metricfamily' && param('encoding') === 'delimited' ? 'protobuf' : undefined, quality };
+  }
+  return { format: ['text/plain', 'text/*', '*/*'].includes(mediaType) ? 'text' : undefined, quality };
+}
+
 /**
- * Whether a scraper's `Accept` header asks for OpenMetrics
- * (`application/openmetrics-text`, without `q=0`), as Prometheus does.
+ * The format to answer a scraper's `Accept` header with: OpenMetrics when it
+ * asks for it (without `q=0`), as Prometheus does; the delimited protobuf
+ * format when it asks for that (Prometheus run with native histograms) at a
+ * quality no lower than the other formats'; the classic text format otherwise.
  */
-export function acceptsOpenMetrics(accept: string | string[] | undefined): boolean {
+export function expositionFormatFor(accept: string | string[] | undefined): ExpositionFormat {
   const header = Array.isArray(accept) ? accept.join(',') : (accept ?? '');
-  return header.split(',').some((range) => {
-    const [mediaType, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
-    return mediaType === 'application/openmetrics-text' && !params.some((param) => /^q=0(\.0*)?$/.test(param));
-  });
+  let best = { format: 'text' as ExpositionFormat, quality: 0 };
+  let openMetrics = false;
+  for (const range of header.split(',')) {
+    const { format, quality } = mediaRange(range);
+    if (format !== undefined && quality > 0) {
+      openMetrics ||= format === 'openmetrics';
+      if (quality > best.quality || (quality === best.quality && format === 'protobuf')) {
+        best = { format, quality };
+      }
+    }
+  }
+  return best.format === 'protobuf' ? 'protobuf' : openMetrics ? 'openmetrics' : 'text';
 }
 
 /** Lets a scrape through the `guards` option's guards, each in turn, as `@UseGuards()` would. */
@@ -55,12 +84,19 @@ export class LlmMetricsController {
 
   @Get()
   async scrape(@Headers('accept') accept: string | undefined, @Res() reply: MetricsReply): Promise<void> {
-    const registry = this.setup.registry;
+    const { registry, service } = this.setup;
+    const format = expositionFormatFor(accept);
     // A registry renders its own format; a classic one is also rendered as OpenMetrics for scrapers that ask.
-    const contentType = acceptsOpenMetrics(accept) ? Registry.OPENMETRICS_CONTENT_TYPE : registry.contentType;
-    let body: string;
+    const contentType =
+      format === 'protobuf' ? PROTOBUF_EXPOSITION_CONTENT_TYPE : format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : registry.contentType;
+    let body: string | Buffer;
     try {
-      body = contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry);
+      if (format === 'protobuf') {
+        const bytes = await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels));
+        body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      } else {
+        body = contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry);
+      }
     } catch {
       reply.status(500).header('Content-Type', 'text/plain; charset=utf-8').send(ENCODE_FAILURE_BODY);
       return;

@@ -1,22 +1,15 @@
 import protobuf from 'protobufjs';
 import { NativeHistogram } from '../../src/core/native-histogram.js';
+import { decodeProtobufExposition as decode } from '../support/protobuf.js';
 import {
   METRIC_FAMILY_TYPE,
   type MetricFamilyData,
   PROTOBUF_EXPOSITION_CONTENT_TYPE,
   encodeProtobufExposition,
+  renderProtobuf,
 } from '../../src/core/protobuf-exposition.js';
-
-/** Every length-delimited `MetricFamily` of an exposition, as plain objects (64-bit integers as numbers, enums by name, repeated fields always). */
-function decode(bytes: Uint8Array): Record<string, unknown>[] {
-  const reader = protobuf.Reader.create(bytes);
-  const families: Record<string, unknown>[] = [];
-  while (reader.pos < reader.len) {
-    const message = METRIC_FAMILY_TYPE.decodeDelimited(reader);
-    families.push(METRIC_FAMILY_TYPE.toObject(message, { longs: Number, enums: String, arrays: true }));
-  }
-  return families;
-}
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { Endpoint, LlmMetricsService } from '../../src/index.js';
 
 /** One field as the wire carries it: a varint, a fixed64 or a length-delimited payload. */
 interface WireField {
@@ -278,5 +271,104 @@ describe('encodeProtobufExposition', () => {
         },
       },
     ]);
+  });
+});
+
+describe('renderProtobuf', () => {
+  /** The metrics of a decoded family, by the JSON of their labels. */
+  const metricsOf = (family: Record<string, unknown> | undefined) =>
+    new Map(
+      ((family?.metric ?? []) as { label: { name: string; value: string }[] }[]).map((metric) => [
+        JSON.stringify(Object.fromEntries(metric.label.map(({ name, value }) => [name, value]))),
+        metric as Record<string, unknown>,
+      ]),
+    );
+
+  it("renders every metric of a registry as prom-client has it, the registry's default labels included", async () => {
+    const registry = new Registry();
+    registry.setDefaultLabels({ instance: 'a' });
+    new Counter({ name: 'app_calls_total', help: 'Calls', labelNames: ['route'], registers: [registry] }).inc({ route: '/x' }, 3);
+    new Gauge({ name: 'app_queue', help: 'Queue', registers: [registry] }).set(-2.5);
+    const histogram = new Histogram({ name: 'app_seconds', help: 'Time', buckets: [0.1, 1], labelNames: ['route'], registers: [registry] });
+    [0.05, 0.5, 5].forEach((value) => histogram.observe({ route: '/x' }, value));
+    const summary = new Summary({ name: 'app_size', help: 'Size', percentiles: [0.5, 0.9], registers: [registry] });
+    [1, 2, 3].forEach((value) => summary.observe(value));
+
+    const families = decode(await renderProtobuf(registry));
+    expect(families.map(({ name, type }) => [name, type])).toEqual([
+      ['app_calls_total', 'COUNTER'],
+      ['app_queue', 'GAUGE'],
+      ['app_seconds', 'HISTOGRAM'],
+      ['app_size', 'SUMMARY'],
+    ]);
+    expect(metricsOf(families[0]).get('{"instance":"a","route":"/x"}')?.counter).toEqual({ value: 3 });
+    expect(metricsOf(families[1]).get('{"instance":"a"}')?.gauge).toEqual({ value: -2.5 });
+    const classic = metricsOf(families[2]).get('{"instance":"a","route":"/x"}')?.histogram as Record<string, unknown>;
+    expect(classic).toMatchObject({
+      sample_count: 3,
+      sample_sum: 5.55,
+      bucket: [
+        { cumulative_count: 1, upper_bound: 0.1 },
+        { cumulative_count: 2, upper_bound: 1 },
+        { cumulative_count: 3, upper_bound: Infinity },
+      ],
+    });
+    expect([classic.positive_span, 'schema' in classic]).toEqual([[], false]);
+    expect(metricsOf(families[3]).get('{"instance":"a"}')?.summary).toEqual({
+      sample_count: 3,
+      sample_sum: 6,
+      quantile: [
+        { quantile: 0.5, value: 2 },
+        { quantile: 0.9, value: 3 },
+      ],
+    });
+  });
+
+  it("adds the native buckets of the service's latency histograms beside their classic ones, and forgets them with their label value", async () => {
+    const clock = { now: 0 };
+    const registry = new Registry();
+    const service = new LlmMetricsService(undefined, {
+      clock: () => clock.now,
+      nativeHistograms: { schema: 0 },
+      labelTtl: 10_000,
+      labels: { tenant: { from: (source) => source, metrics: ['requests_total', 'request_duration_seconds'] } },
+    });
+    service.register(registry);
+    for (const [tenant, seconds] of [['acme', 0.75], ['acme', 3], ['beta', 3]] as const) {
+      const guard = service.createInflightGuard('m', Endpoint.ChatCompletions, false, tenant);
+      clock.now += seconds * 1000;
+      guard.recordUsage({ prompt_tokens: 5 });
+      guard.markOk();
+      guard.finish();
+    }
+    const render = async () => decode(await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)));
+    const byName = (families: Record<string, unknown>[], name: string) => families.find((family) => family.name === name);
+    const families = await render();
+    const durations = metricsOf(byName(families, 'nv_llm_http_service_request_duration_seconds'));
+    // Schema 0: buckets (0.5, 1] (index 0) and (2, 4] (index 2).
+    expect(durations.get('{"model":"m","tenant":"acme"}')?.histogram).toMatchObject({
+      sample_count: 2,
+      sample_sum: 3.75,
+      schema: 0,
+      zero_count: 0,
+      positive_span: [{ offset: 0, length: 3 }],
+      positive_delta: [1, -1, 1],
+    });
+    expect(durations.get('{"model":"m","tenant":"beta"}')?.histogram).toMatchObject({ sample_count: 1, positive_span: [{ offset: 2, length: 1 }] });
+    // Only the latency histograms have native buckets: the lengths have no schema field at all.
+    const lengths = metricsOf(byName(families, 'nv_llm_http_service_input_sequence_tokens')).get('{"model":"m"}')?.histogram as Record<string, unknown>;
+    expect([lengths.sample_count, lengths.positive_span, 'schema' in lengths]).toEqual([3, [], false]);
+    expect(service.nativeBuckets('nv_llm_http_service_input_sequence_tokens', { model: 'm' })).toBeUndefined();
+
+    clock.now += 20_000;
+    await registry.metrics();
+    expect(service.nativeBuckets('nv_llm_http_service_request_duration_seconds', { model: 'm', tenant: 'acme' })).toBeUndefined();
+    expect(metricsOf(byName(await render(), 'nv_llm_http_service_request_duration_seconds')).size).toBe(0);
+  });
+
+  it('refuses invalid nativeHistograms options, naming the option', () => {
+    for (const option of [{ schema: 9 }, { zeroThreshold: -1 }, { maxBuckets: 1.5 }, 'yes']) {
+      expect(() => new LlmMetricsService(undefined, { nativeHistograms: option as never })).toThrow(/option "nativeHistograms"/);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { floor } from './floor.bench.js';
 import { memory } from './memory.bench.js';
 import { openTelemetryCost } from './opentelemetry.bench.js';
 import { peerComparison } from './peer.bench.js';
+import { requestLabelsCost } from './request-labels.bench.js';
 import { schemaCost } from './schemas.bench.js';
 import { scrapeCost } from './scrape.bench.js';
 import { streamingOverhead } from './streaming-overhead.bench.js';
@@ -36,6 +37,11 @@ if (wants('schemas')) {
 if (wants('opentelemetry')) {
   for (const adapter of ['express', 'fastify'] as const) {
     await openTelemetryCost(adapter, quick ? 5 : 201, 300);
+  }
+}
+if (wants('labels')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await requestLabelsCost(adapter, quick ? 5 : 201, 300);
   }
 }
 if (wants('peer')) {

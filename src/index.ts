@@ -29,6 +29,11 @@ export { type BucketsOption, type LogBuckets, logBuckets } from './core/buckets.
 export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/openai-payload.js';
 export { SseEventReader } from './core/sse-event-reader.js';
 export { renderOpenMetrics } from './core/openmetrics.js';
+export { type ExpositionFormat, type TextFormat, expositionFormatFor } from './core/exposition-format.js';
+export { type RenderRegistryOptions, renderRegistry } from './core/registry-exposition.js';
+export { RenderSlices } from './core/series-exposition.js';
+export { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from './core/protobuf-exposition.js';
+export type { NativeHistogramOptions } from './core/native-histogram.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './core/model-label.policy.js';
 export { type Clock, InflightGuard } from './core/inflight-request.js';
 export {

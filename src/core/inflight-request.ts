@@ -11,6 +11,7 @@ import {
 } from './labels.js';
 import type { FinishedRequest } from './gen-ai-metrics.js';
 import type { NativeHistogram } from './native-histogram.js';
+import type { HistogramSeries, SampleSeries } from './series-exposition.js';
 import type { TokenUsage } from './openai-payload.js';
 import { type HistogramRule, type Schema, errorTypeForStatus } from './schemas.js';
 import { type TraceLink, isTraceLink } from './trace-context.js';
@@ -27,35 +28,40 @@ export interface CountLabels {
 }
 
 /**
- * Counts by label values, as plain numbers while requests run: handed to
- * prom-client whenever the registry is read (`publish`, from a counter's `collect`).
+ * One count of a series: its label values and total, how much of it each
+ * store has been handed (prom-client's counter, and the series this library
+ * renders), and that series once it has one.
  */
-export class PendingCounts {
-  private readonly counts = new Map<string, { readonly labels: CountLabels; pending: number }>();
+export interface Count {
+  readonly labels: CountLabels;
+  value: number;
+  /** What prom-client's counter has of it. */
+  published: number;
+  /** What `exposed` has of it. */
+  exposedValue: number;
+  exposed: SampleSeries | undefined;
+}
+
+/**
+ * Counts by label values, as plain numbers while requests run: handed to
+ * the counters when they are read.
+ */
+export class Counts {
+  private readonly counts = new Map<string, Count>();
 
   /** Adds `value` to the count of `labels`, known by `key`. */
   add(key: string, labels: CountLabels, value = 1): void {
     const count = this.counts.get(key);
     if (count) {
-      count.pending += value;
+      count.value += value;
     } else {
-      this.counts.set(key, { labels, pending: value });
+      this.counts.set(key, { labels, value, published: 0, exposedValue: 0, exposed: undefined });
     }
   }
 
-  /** Hands each count added since the last call to `inc`. */
-  publish(inc: (labels: CountLabels, value: number) => void): void {
-    for (const count of this.counts.values()) {
-      if (count.pending > 0) {
-        inc(count.labels, count.pending);
-        count.pending = 0;
-      }
-    }
-  }
-
-  /** The label values of every count, published or not. */
-  labelSets(): Iterable<CountLabels> {
-    return Array.from(this.counts.values(), ({ labels }) => labels);
+  /** Every count, in the order they were first added to. */
+  all(): Iterable<Count> {
+    return this.counts.values();
   }
 }
 
@@ -70,11 +76,11 @@ export class RequestSeries {
   inProgress = 0;
   /** Requests of this series between their start and their first token (or their end). */
   queued = 0;
-  readonly requests = new PendingCounts();
-  readonly started = new PendingCounts();
-  readonly cancellations = new PendingCounts();
-  readonly rejections = new PendingCounts();
-  readonly outputTokens = new PendingCounts();
+  readonly requests = new Counts();
+  readonly started = new Counts();
+  readonly cancellations = new Counts();
+  readonly rejections = new Counts();
+  readonly outputTokens = new Counts();
 
   constructor(
     readonly model: string,
@@ -96,10 +102,15 @@ export class RequestSeries {
   }
 }
 
-/** A histogram's child for one series, the labels it was bound with (for exemplars, observed through the parent), and its native buckets, if kept. */
+/**
+ * A histogram's child for one series, the labels it was bound with (for
+ * exemplars, observed through the parent), the same series as this library
+ * renders it, and its native buckets, if kept.
+ */
 export interface BoundHistogram {
   readonly child: Histogram.Internal<string>;
   readonly labels: Readonly<Record<string, string>>;
+  readonly exposed: HistogramSeries;
   readonly native: NativeHistogram | undefined;
 }
 
@@ -332,7 +343,7 @@ export class InflightGuard implements Disposable {
       if (this.endpoint === Endpoint.Embeddings) {
         this.observe('embeddingDuration', seconds);
       }
-      this.observeLengths(series.histograms);
+      this.observeLengths();
       this.context.onFinished?.(this.measured(seconds));
     } catch (err) {
       this.context.onRecordError(err);
@@ -348,12 +359,17 @@ export class InflightGuard implements Disposable {
     const trace = this.trace;
     const withExemplar = trace && this.context.exemplarHistograms?.[rule];
     const bound = this.series.histograms[rule];
-    if (trace && withExemplar && bound) {
-      withExemplar.observe({ labels: bound.labels, value, exemplarLabels: trace });
-    } else {
-      bound?.child.observe(value);
+    if (!bound) {
+      return;
     }
-    bound?.native?.observe(value);
+    if (trace && withExemplar) {
+      withExemplar.observe({ labels: bound.labels, value, exemplarLabels: trace });
+      bound.exposed.observe(value, trace);
+    } else {
+      bound.child.observe(value);
+      bound.exposed.observe(value);
+    }
+    bound.native?.observe(value);
   }
 
   /** What the request measured, for `onFinished`. */
@@ -377,7 +393,7 @@ export class InflightGuard implements Disposable {
   }
 
   /** Input, output and cached lengths: those a schema takes on success, and those it takes whenever they are known. */
-  private observeLengths(histograms: RequestSeries['histograms']): void {
+  private observeLengths(): void {
     const { prompt_tokens: promptTokens, completion_tokens: usageCompletion } = this.usage;
     if (this.lastOutputAt === undefined && usageCompletion !== undefined && usageCompletion > 0) {
       // An answer that came whole: its output tokens, now.
@@ -385,24 +401,24 @@ export class InflightGuard implements Disposable {
     }
     if (this.currentStatus === REQUEST_STATUS_SUCCESS) {
       if (promptTokens !== undefined) {
-        histograms.inputTokensOnSuccess?.child.observe(promptTokens);
+        this.observe('inputTokensOnSuccess', promptTokens);
       }
       // A stream without usage: its counted tokens, even none.
       const completionTokens = usageCompletion ?? (this.currentRequestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
       if (completionTokens !== undefined) {
-        histograms.outputTokensOnSuccess?.child.observe(completionTokens);
+        this.observe('outputTokensOnSuccess', completionTokens);
       }
     }
     if (promptTokens !== undefined) {
-      histograms.inputTokens?.child.observe(promptTokens);
+      this.observe('inputTokens', promptTokens);
     }
     const outputTokens = usageCompletion ?? this.outputTokens;
     if (outputTokens > 0) {
-      histograms.outputTokens?.child.observe(outputTokens);
+      this.observe('outputTokens', outputTokens);
     }
     const cachedTokens = this.usage.prompt_tokens_details?.cached_tokens;
     if (cachedTokens !== undefined) {
-      histograms.cachedTokens?.child.observe(cachedTokens);
+      this.observe('cachedTokens', cachedTokens);
     }
   }
 }

@@ -3,11 +3,13 @@ import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } fr
 import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
-import { type BoundHistogram, type Clock, type CountLabels, type GuardContext, InflightGuard, type PendingCounts, RequestSeries } from './inflight-request.js';
+import type { ExpositionWriter, LabelSet, TextFormat } from './exposition-format.js';
+import { type BoundHistogram, type Clock, type Count, type CountLabels, type Counts, type GuardContext, InflightGuard, RequestSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 import { NativeHistogram, type NativeHistogramOptions } from './native-histogram.js';
 import type { LabelValues, NativeBucketsData } from './protobuf-exposition.js';
+import { ExposedFamily, RenderSlices } from './series-exposition.js';
 import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec, RequestLabels, assertLabelTtl, resolveRequestLabels } from './request-label.policy.js';
 import {
   BUCKETS_ENV_NAMES,
@@ -77,7 +79,11 @@ export interface LlmMetricsServiceOptions extends ModelLabelPolicyOptions {
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
-/** A metric of the service: its spec (none for the label overflow counter), full name, labels and prom-client object. */
+/**
+ * A metric of the service: its spec (none for the label overflow counter),
+ * full name, labels, prom-client object, and its series as this library
+ * renders them (`render`).
+ */
 interface BuiltMetric {
   readonly spec: MetricSpec | undefined;
   readonly name: string;
@@ -86,7 +92,11 @@ interface BuiltMetric {
   /** The request labels it carries. */
   readonly requestLabels: readonly string[];
   readonly metric: AnyMetric;
+  readonly exposed: ExposedFamily;
 }
+
+/** Where counts go: prom-client's counter (read through the registry), or the series this library renders. */
+type CountStore = 'registry' | 'exposed';
 
 const NO_LABEL_VALUES: readonly string[] = [];
 
@@ -103,7 +113,7 @@ function countLabels(schemaLabels: readonly string[], requestLabels: readonly st
 }
 
 /** The counts of `series` that a counter of `rule` publishes. */
-function countsOf(rule: RecordingRule, series: RequestSeries): PendingCounts | undefined {
+function countsOf(rule: RecordingRule, series: RequestSeries): Counts | undefined {
   switch (rule) {
     case 'requests':
       return series.requests;
@@ -176,6 +186,7 @@ export class LlmMetricsService {
     readonly histogram: Histogram<string>;
     readonly requestLabels: readonly string[];
     readonly natives: NativeSeries | undefined;
+    readonly exposed: ExposedFamily;
   }[] = [];
   /** With `nativeHistograms`: their options, and the native histograms of each latency histogram, by metric name. */
   private readonly nativeOptions: NativeHistogramOptions | undefined;
@@ -188,6 +199,7 @@ export class LlmMetricsService {
   /** With the `labels` option: the request labels, and the families that carry each. */
   private readonly requestLabels: RequestLabels | undefined;
   private readonly carriedLabels: ReadonlyMap<string, readonly string[]>;
+  private readonly modelReady: LlmMetricsServiceOptions['modelReady'];
 
   /**
    * @param prefix the metric name prefix (default: the schema's, `nv_llm` or `dynamo_frontend`).
@@ -210,6 +222,7 @@ export class LlmMetricsService {
         ? new RequestLabels(options.labels, options.labelTtl === undefined ? DEFAULT_LABEL_TTL_MS : assertLabelTtl(options.labelTtl))
         : undefined;
     this.requestLabels = requestLabels;
+    this.modelReady = options.modelReady;
     const genAi = options.openTelemetry
       ? new GenAiMetrics(options.openTelemetry.meterProvider.getMeter(METER_NAME), options.openTelemetry.providerName ?? 'openai', this.modelLabels, {
           duration: this.labelsCarriedBy('duration'),
@@ -256,6 +269,52 @@ export class LlmMetricsService {
     }
     for (const { metric } of this.metrics) {
       registry.registerMetric(metric);
+    }
+  }
+
+  /** The names of the metrics, in the order `register` adds them. */
+  get metricNames(): readonly string[] {
+    return this.metrics.map(({ name }) => name);
+  }
+
+  /**
+   * Writes the metrics to `writer` as prom-client renders them in `format`
+   * with a registry's `defaultLabels`, in the order `register` adds them
+   * (each family after a blank line in the text format). Each series' labels
+   * are rendered once, when it is first written; a render of many series is
+   * cut into `slices` (default: of about 1 ms each), between which the
+   * event loop runs.
+   */
+  async render(writer: ExpositionWriter, format: TextFormat = 'text', options: { defaultLabels?: LabelSet; slices?: RenderSlices } = {}): Promise<void> {
+    const slices = options.slices ?? new RenderSlices();
+    const defaults = options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
+    this.expireLabels();
+    for (const built of this.metrics) {
+      const { spec, exposed } = built;
+      if (spec === undefined) {
+        for (const [label, total] of this.requestLabels?.overflows() ?? []) {
+          exposed.sample({ label }).value = total;
+        }
+      } else if (spec.type === 'counter') {
+        for (const series of this.seriesByKey.values()) {
+          this.flushCounts(built, series, 'exposed');
+          if (slices.due()) {
+            await slices.pause();
+          }
+        }
+      } else if (spec.type === 'gauge') {
+        exposed.setSamples(this.gaugeValues(built));
+      }
+      if (format === 'text' && !writer.empty) {
+        writer.lineFeed();
+      }
+      exposed.writeHeader(writer, format);
+      for (const series of exposed.series()) {
+        series.write(writer, format, defaults);
+        if (slices.due()) {
+          await slices.pause();
+        }
+      }
     }
   }
 
@@ -365,7 +424,7 @@ export class LlmMetricsService {
         requestLabels[name] = labelValues[i];
       });
       const bound: Partial<Record<HistogramRule, BoundHistogram>> = {};
-      for (const { rule, histogram, requestLabels: carried, natives } of this.histograms) {
+      for (const { rule, histogram, requestLabels: carried, natives, exposed } of this.histograms) {
         const labels: Record<string, string> = { model };
         for (const name of carried) {
           labels[name] = requestLabels[name];
@@ -380,7 +439,7 @@ export class LlmMetricsService {
             natives.byLabels.set(key, native);
           }
         }
-        bound[rule] = { child: histogram.labels(labels), labels, native };
+        bound[rule] = { child: histogram.labels(labels), labels, exposed: exposed.histogram(labels), native };
       }
       series = new RequestSeries(model, labelValues, requestLabels, this.hasErrorType, bound);
       this.seriesByKey.set(key, series);
@@ -411,21 +470,25 @@ export class LlmMetricsService {
         continue;
       }
       this.seriesByKey.delete(key);
-      for (const { spec, name, schemaLabels, requestLabels: carried, metric } of this.metrics) {
-        const dropped = carried.some((name) => evicted.includes(name));
+      for (const built of this.metrics) {
+        const { spec, name, requestLabels: carried, metric, exposed } = built;
+        const dropped = carried.some((label) => evicted.includes(label));
         const counts = spec && countsOf(spec.rule, series);
         if (counts) {
-          const counter = metric as Counter<string>;
-          counts.publish((counted, value) => counter.inc(countLabels(schemaLabels, carried, series, counted), value));
-          if (dropped) {
-            for (const counted of counts.labelSets()) {
-              counter.remove(countLabels(schemaLabels, carried, series, counted));
+          for (const count of counts.all()) {
+            // What was counted reaches the families without the label.
+            this.flushCount(built, series, count, 'registry');
+            this.flushCount(built, series, count, 'exposed');
+            if (dropped && count.exposed) {
+              (metric as Counter<string>).remove(count.exposed.labels);
+              exposed.remove(count.exposed.labels);
             }
           }
         } else if (dropped && spec?.type === 'histogram') {
           const bound = series.histograms[spec.rule];
           if (bound) {
             (metric as Histogram<string>).remove(bound.labels);
+            exposed.remove(bound.labels);
             const natives = this.natives.get(name);
             natives?.byLabels.delete(seriesKey(natives.labelNames, bound.labels));
           }
@@ -459,20 +522,20 @@ export class LlmMetricsService {
     return buckets;
   }
 
-  /** The prom-client metric of `spec`, whose `collect` publishes what the requests counted. */
+  /** The prom-client metric of `spec`, whose `collect` publishes what the requests counted, and its series as this library renders them. */
   private build(spec: MetricSpec, buckets: HistogramBuckets, options: LlmMetricsServiceOptions): BuiltMetric {
     const name = `${this.prefix}${this.schema.infix}${spec.suffix}`;
     const schemaLabels = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : spec.labels;
     const requestLabels = this.carriedLabels.get(spec.suffix) ?? NO_LABEL_VALUES;
     const labelNames = [...schemaLabels, ...requestLabels];
     const config = { name, help: spec.help, labelNames, registers: [] };
-    let metric: AnyMetric;
     if (spec.type === 'histogram') {
       const { rule, buckets: { key, defaults } } = spec;
       const withExemplars = this.exemplarHistograms !== undefined && LATENCY_RULES.has(rule);
+      const bounds = [...resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults)];
       const histogram = new Histogram({
         ...config,
-        buckets: [...resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults)],
+        buckets: bounds,
         // prom-client checks a registry's format only for those given here: it is registered later, and renders them in OpenMetrics only.
         enableExemplars: withExemplars,
       });
@@ -480,90 +543,126 @@ export class LlmMetricsService {
       if (natives) {
         this.natives.set(name, natives);
       }
-      this.histograms.push({ rule, histogram, requestLabels, natives });
+      const exposed = new ExposedFamily(name, spec.help, 'histogram', { bounds, exemplars: withExemplars });
+      this.histograms.push({ rule, histogram, requestLabels, natives, exposed });
       if (withExemplars) {
         this.exemplarHistograms![rule] = histogram;
       }
-      metric = histogram;
-    } else if (spec.type === 'counter') {
-      metric = new Counter({ ...config, collect: this.counterCollector(spec.rule, schemaLabels, requestLabels) });
-    } else {
-      metric = new Gauge({ ...config, collect: this.gaugeCollector(spec.rule, schemaLabels, requestLabels, options.modelReady) });
+      return { spec, name, schemaLabels, requestLabels, metric: histogram, exposed };
     }
-    return { spec, name, schemaLabels, requestLabels, metric };
+    // The collectors need the metric they belong to: set right after.
+    let built: BuiltMetric | undefined;
+    const exposed = new ExposedFamily(name, spec.help, spec.type);
+    const collect = () => {
+      this.expireLabels();
+      if (built?.spec?.type === 'counter') {
+        this.seriesByKey.forEach((series) => this.flushCounts(built!, series, 'registry'));
+      } else if (built) {
+        const gauge = built.metric as Gauge<string>;
+        gauge.reset();
+        for (const { labels, value } of this.gaugeValues(built)) {
+          gauge.set(labels, value);
+        }
+      }
+    };
+    const metric = spec.type === 'counter' ? new Counter({ ...config, collect }) : new Gauge({ ...config, collect });
+    built = { spec, name, schemaLabels, requestLabels, metric, exposed };
+    return built;
   }
 
   /** `{prefix}_label_overflow_total{label}`: the request-label values recorded as `other`, from zero for each label. */
   private buildOverflowCounter(requestLabels: RequestLabels): BuiltMetric {
     const name = `${this.prefix}_label_overflow_total`;
+    const help = 'Request-label values recorded as "other": refused, or new while the cap of distinct values was full';
+    const exposed = new ExposedFamily(name, help, 'counter');
+    /** What prom-client's counter has of each label's overflow. */
+    const published = new Map<string, number>();
     const expireLabels = () => this.expireLabels();
     const metric = new Counter({
       name,
-      help: 'Request-label values recorded as "other": refused, or new while the cap of distinct values was full',
+      help,
       labelNames: ['label'],
       registers: [],
       collect() {
         expireLabels();
-        requestLabels.takeOverflow((label, count) => this.inc({ label }, count));
+        for (const [label, total] of requestLabels.overflows()) {
+          this.inc({ label }, total - (published.get(label) ?? 0));
+          published.set(label, total);
+        }
       },
     });
     for (const label of requestLabels.names) {
+      // Both list each label from the start, at 0, in the same order.
       metric.inc({ label }, 0);
+      exposed.sample({ label });
     }
-    return { spec: undefined, name, schemaLabels: ['label'], requestLabels: NO_LABEL_VALUES, metric };
+    return { spec: undefined, name, schemaLabels: ['label'], requestLabels: NO_LABEL_VALUES, metric, exposed };
   }
 
-  /** Hands a counter the counts of its rule that the requests added since the last read. */
-  private counterCollector(rule: RecordingRule, schemaLabels: readonly string[], requestLabels: readonly string[]): (this: Counter<string>) => void {
-    const seriesByKey = this.seriesByKey;
-    const expireLabels = () => this.expireLabels();
-    return function () {
-      expireLabels();
-      seriesByKey.forEach((series) =>
-        countsOf(rule, series)?.publish((counted, value) => this.inc(countLabels(schemaLabels, requestLabels, series, counted), value)),
-      );
-    };
-  }
-
-  /** Sets a gauge to what its rule measures now. */
-  private gaugeCollector(
-    rule: RecordingRule,
-    schemaLabels: readonly string[],
-    requestLabels: readonly string[],
-    modelReady: LlmMetricsServiceOptions['modelReady'],
-  ): (this: Gauge<string>) => void {
-    const { seriesByKey, guardContext: context, modelLabels } = this;
-    const expireLabels = () => this.expireLabels();
-    return function () {
-      expireLabels();
-      if (rule === 'disconnects') {
-        this.set(context.disconnects);
-      } else if (rule === 'ready') {
-        this.reset();
-        try {
-          for (const [model, ready] of modelReady?.() ?? []) {
-            this.set({ model: modelLabels.resolve(model) }, ready ? 1 : 0);
-          }
-        } catch (err) {
-          // A failing readiness check leaves the gauge empty, not the whole scrape.
-          context.onRecordError(err);
-        }
-      } else {
-        // The series of a model with several values of a label the gauge does not carry add up; forgotten ones are gone.
-        const totals = new Map<string, { readonly labels: Record<string, string>; value: number }>();
-        seriesByKey.forEach((series) => {
-          const value = rule === 'queued' ? series.queued : series.inProgress;
-          const key = requestLabels.length === 0 ? series.model : [series.model, ...requestLabels.map((name) => series.requestLabels[name])].join('\u0000');
-          const total = totals.get(key);
-          if (total) {
-            total.value += value;
-          } else {
-            totals.set(key, { labels: countLabels(schemaLabels, requestLabels, series, {}), value });
-          }
-        });
-        this.reset();
-        totals.forEach(({ labels, value }) => this.set(labels, value));
+  /**
+   * Hands what the counts of `series` added since the last time to `store`.
+   * A count handed over for the first time goes to both, so that both list
+   * its series at the same place, as prom-client lists a series where it was
+   * first counted.
+   */
+  private flushCounts(built: BuiltMetric, series: RequestSeries, store: CountStore): void {
+    const counts = built.spec && countsOf(built.spec.rule, series);
+    if (counts) {
+      for (const count of counts.all()) {
+        this.flushCount(built, series, count, store);
       }
-    };
+    }
+  }
+
+  private flushCount(built: BuiltMetric, series: RequestSeries, count: Count, store: CountStore): void {
+    let exposed = count.exposed;
+    const isNew = exposed === undefined;
+    if (exposed === undefined) {
+      exposed = built.exposed.sample(countLabels(built.schemaLabels, built.requestLabels, series, count.labels));
+      count.exposed = exposed;
+    }
+    if ((isNew || store === 'registry') && count.value > count.published) {
+      (built.metric as Counter<string>).inc(exposed.labels, count.value - count.published);
+      count.published = count.value;
+    }
+    if ((isNew || store === 'exposed') && count.value > count.exposedValue) {
+      exposed.value += count.value - count.exposedValue;
+      count.exposedValue = count.value;
+    }
+  }
+
+  /** What a gauge measures now, by series, in the order prom-client lists them. */
+  private gaugeValues(built: BuiltMetric): { labels: Record<string, string>; value: number }[] {
+    const rule = built.spec?.rule;
+    if (rule === 'disconnects') {
+      return [{ labels: {}, value: this.guardContext.disconnects }];
+    }
+    if (rule === 'ready') {
+      const values: { labels: Record<string, string>; value: number }[] = [];
+      try {
+        for (const [model, ready] of this.modelReady?.() ?? []) {
+          values.push({ labels: { model: this.modelLabels.resolve(model) }, value: ready ? 1 : 0 });
+        }
+      } catch (err) {
+        // A failing readiness check leaves the gauge empty, not the whole scrape.
+        this.guardContext.onRecordError(err);
+        return [];
+      }
+      return values;
+    }
+    // The series of a model with several values of a label the gauge does not carry add up; forgotten ones are gone.
+    const { schemaLabels, requestLabels } = built;
+    const totals = new Map<string, { labels: Record<string, string>; value: number }>();
+    this.seriesByKey.forEach((series) => {
+      const value = rule === 'queued' ? series.queued : series.inProgress;
+      const key = requestLabels.length === 0 ? series.model : [series.model, ...requestLabels.map((name) => series.requestLabels[name])].join('\u0000');
+      const total = totals.get(key);
+      if (total) {
+        total.value += value;
+      } else {
+        totals.set(key, { labels: countLabels(schemaLabels, requestLabels, series, {}), value });
+      }
+    });
+    return [...totals.values()];
   }
 }

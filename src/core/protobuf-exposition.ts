@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { NativeHistogramSnapshot } from './native-histogram.js';
+import type { MetricJson } from './openmetrics.js';
 
 /*
  * The Prometheus protobuf exposition format: each `MetricFamily` message of
@@ -305,20 +306,6 @@ export function encodeProtobufExposition(families: readonly MetricFamilyData[]):
     METRIC_FAMILY_TYPE.encodeDelimited(message, writer);
   }
   return writer.finish();
-}
-
-/** A metric as `Registry.getMetricsAsJSON()` gives it, with the fields its typings leave out. */
-interface MetricJson {
-  name: string;
-  help: string;
-  /** `'counter'`, `'gauge'`, `'histogram'` or `'summary'` at run time (typed as an enum). */
-  type: unknown;
-  values: {
-    value: number;
-    labels: Record<string, string | number | undefined>;
-    metricName?: string;
-    exemplar?: { labelSet: Record<string, string | number>; value: number; timestamp: number } | null;
-  }[];
 }
 
 /** The native buckets of the series of metric `name` with `labels`, if it has some. */

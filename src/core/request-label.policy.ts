@@ -128,8 +128,7 @@ interface ValueUse {
  */
 class RequestLabelPolicy {
   readonly missing: string;
-  /** Values mapped to `other` since the last `takeOverflow()`. */
-  private overflow = 0;
+  private overflowCount = 0;
   private readonly max: number;
   private readonly isAllowed: (value: string) => boolean;
   /** Every value in use, `missing` and `other` included; only the others count towards `max`. */
@@ -166,6 +165,11 @@ class RequestLabelPolicy {
     return value;
   }
 
+  /** How many values were mapped to `other` so far. */
+  get overflow(): number {
+    return this.overflowCount;
+  }
+
   /** A request with `value` ended at `now`. */
   release(value: string, now: number): void {
     const use = this.values.get(value);
@@ -188,13 +192,6 @@ class RequestLabelPolicy {
       }
     }
     return expired;
-  }
-
-  /** The number of values mapped to `other` since the last call. */
-  takeOverflow(): number {
-    const overflow = this.overflow;
-    this.overflow = 0;
-    return overflow;
   }
 
   private valueOf(source: unknown, makeRoom: () => void): string {
@@ -232,7 +229,7 @@ class RequestLabelPolicy {
   }
 
   private overflowed(): string {
-    this.overflow += 1;
+    this.overflowCount += 1;
     return OTHER_LABEL_VALUE;
   }
 }
@@ -277,13 +274,8 @@ export class RequestLabels {
     return expired.some((values) => values.size > 0) ? expired : undefined;
   }
 
-  /** Calls `inc` with the number of values of each label mapped to `other` since the last call. */
-  takeOverflow(inc: (label: string, count: number) => void): void {
-    for (const policy of this.policies) {
-      const count = policy.takeOverflow();
-      if (count > 0) {
-        inc(policy.name, count);
-      }
-    }
+  /** Each label, and how many of its values were recorded as `other` so far. */
+  overflows(): [label: string, count: number][] {
+    return this.policies.map((policy) => [policy.name, policy.overflow]);
   }
 }

@@ -1,45 +1,147 @@
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
+import { renderRegistry } from '../src/core/registry-exposition.js';
+import { ExpositionBuffers } from '../src/core/exposition-format.js';
+import { RenderSlices } from '../src/core/series-exposition.js';
 import { Endpoint, ErrorType, LlmMetricsService } from '../src/index.js';
-import { fmt, heading, line, summarize } from './support/rounds.js';
+import { fmt, heading, interleavedRounds, line, summarize } from './support/rounds.js';
 
 const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
 
-/** Time to render the exposition with `models` models × every endpoint, request type and status. */
-export async function scrapeCost(sizes: number[], renders: number) {
-  heading(`Scrape cost: registry.metrics() with N models × ${ENDPOINTS.length} endpoints × 2 request types × 2 statuses (${renders} renders each)`);
-  const perModel: number[] = [];
-  for (const models of sizes) {
-    const registry = new Registry();
-    const service = new LlmMetricsService('nv_llm', { maxModels: models });
-    service.register(registry);
-    for (let m = 0; m < models; m++) {
-      for (const endpoint of ENDPOINTS) {
-        for (const streaming of [false, true]) {
-          for (const ok of [false, true]) {
-            const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
-            guard.recordOutput(1);
-            guard.recordOutput(1);
-            guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
-            if (ok) {
-              guard.markOk();
-            } else {
-              guard.markError(ErrorType.Internal);
-            }
-            guard.finish();
+/** A service and its registry after one request of every model, endpoint, request type and status. */
+function serviceWithTraffic(models: number): { registry: Registry; service: LlmMetricsService } {
+  const registry = new Registry();
+  const service = new LlmMetricsService('nv_llm', { maxModels: models });
+  service.register(registry);
+  for (let m = 0; m < models; m++) {
+    for (const endpoint of ENDPOINTS) {
+      for (const streaming of [false, true]) {
+        for (const ok of [false, true]) {
+          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
+          guard.recordOutput(1);
+          guard.recordOutput(1);
+          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
+          if (ok) {
+            guard.markOk();
+          } else {
+            guard.markError(ErrorType.Internal);
           }
+          guard.finish();
         }
       }
     }
-    const times: number[] = [];
-    let bytes = 0;
-    for (let i = 0; i < renders; i++) {
-      const start = process.hrtime.bigint();
-      bytes = (await registry.metrics()).length;
-      times.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    const { median, min, max } = summarize(times);
-    perModel.push(median / models);
-    line(`- ${String(models).padStart(6)} models: ${fmt(median, 1)} ms [${fmt(min, 1)}–${fmt(max, 1)}], ${fmt(bytes / 1e6, 1)} MB, ${fmt((median / models) * 1000, 1)} µs per model`);
   }
-  line(`- µs per model, largest ÷ smallest size: ${fmt(perModel[perModel.length - 1] / perModel[0], 2)} (1.0 = linear growth)`);
+  return { registry, service };
+}
+
+/**
+ * The longest the event loop was held while `render` ran: the largest gap
+ * between two turns of a live token stream (a setImmediate loop, as a stream
+ * writing its chunks), and `monitorEventLoopDelay`'s largest delay.
+ */
+async function stallDuring(render: () => Promise<unknown>): Promise<{ renderMs: number; streamGapMs: number; loopDelayMs: number }> {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  let last = 0;
+  let worst = 0;
+  let streaming = true;
+  const token = () => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    if (streaming) {
+      setImmediate(token);
+    }
+  };
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  delay.enable();
+  last = performance.now();
+  setImmediate(token);
+  const start = performance.now();
+  await render();
+  const renderMs = performance.now() - start;
+  streaming = false;
+  await new Promise((resolve) => setImmediate(resolve));
+  delay.disable();
+  return { renderMs, streamGapMs: worst, loopDelayMs: delay.max / 1e6 };
+}
+
+/**
+ * Time to render the exposition with N models × every endpoint, request
+ * type and status: prom-client's `registry.metrics()` against this
+ * library's renderer (`renderRegistry`: labels rendered once per series,
+ * the work in slices of 1 ms), interleaved; then the event loop's longest
+ * stall while each renders 1 000 models beside a live stream.
+ */
+export async function scrapeCost(sizes: number[], renders: number) {
+  heading(`Scrape cost: N models × ${ENDPOINTS.length} endpoints × 2 request types × 2 statuses, every streaming histogram (${renders} renders each, interleaved)`);
+  const perModel: number[] = [];
+  for (const models of sizes) {
+    const { registry, service } = serviceWithTraffic(models);
+    // Three renders of each are left out of the figures: ours renders each series' labels at its first, once.
+    const identical = Buffer.concat(await renderRegistry(registry, service, 'text')).toString('utf8') === (await registry.metrics());
+    for (let i = 0; i < 2; i++) {
+      await renderRegistry(registry, service, 'text');
+      await registry.metrics();
+    }
+    const bytes = (await registry.metrics()).length;
+    // Our buffers are given back once a render is done, as the route gives them back once a scrape is sent.
+    const buffers = new ExpositionBuffers();
+    const results = await interleavedRounds(['prom-client', 'ours'] as const, renders, async (variant) => {
+      const start = performance.now();
+      if (variant === 'ours') {
+        buffers.giveBack(await renderRegistry(registry, service, 'text', { buffers }));
+      } else {
+        await registry.metrics();
+      }
+      return performance.now() - start;
+    });
+    const [theirs, ours] = [results['prom-client'].median, results.ours.median];
+    perModel.push(ours / models);
+    line(
+      `- ${String(models).padStart(6)} models (${fmt(bytes / 1e6, 1)} MB): prom-client ${fmt(theirs, 1)} ms, ours ${fmt(ours, 1)} ms ` +
+        `[${fmt(results.ours.min, 1)}–${fmt(results.ours.max, 1)}], ${fmt((ours / models) * 1000, 1)} µs per model; ` +
+        `prom-client ÷ ours: ${fmt(theirs / ours, 1)} (target ≥ 5); same text: ${identical ? 'yes' : 'NO'}`,
+    );
+  }
+  line(`- ours, µs per model, largest ÷ smallest size: ${fmt(perModel[perModel.length - 1] / perModel[0], 2)} (target ≤ 1.3; 1.0 = linear)`);
+
+  const { registry, service } = serviceWithTraffic(1000);
+  const buffers = new ExpositionBuffers();
+  // A first render of each, outside the figures: ours renders each series' labels then, once.
+  await registry.metrics();
+  await renderRegistry(registry, service, 'text');
+  const stalls = { 'prom-client': [] as number[], ours: [] as number[], idle: [] as number[], slices: [] as number[] };
+  const loopDelays = { 'prom-client': [] as number[], ours: [] as number[], idle: [] as number[] };
+  let oursMs = 10;
+  for (let i = 0; i < renders; i++) {
+    let slices = new RenderSlices();
+    for (const [variant, render] of [
+      ['prom-client', () => registry.metrics()],
+      [
+        'ours',
+        async () => {
+          slices = new RenderSlices();
+          buffers.giveBack(await renderRegistry(registry, service, 'text', { slices, buffers }));
+        },
+      ],
+      // No scrape, as long as ours took: the stalls the machine and the collector cause anyway.
+      ['idle', () => new Promise((resolve) => setTimeout(resolve, oursMs))],
+    ] as const) {
+      const run = await stallDuring(render);
+      stalls[variant].push(run.streamGapMs);
+      loopDelays[variant].push(run.loopDelayMs);
+      if (variant === 'ours') {
+        oursMs = run.renderMs;
+      }
+    }
+    stalls.slices.push(slices.stats.longestMs);
+  }
+  const median = (values: number[]) => fmt(summarize(values).median, 2);
+  const max = (values: number[]) => fmt(Math.max(...values), 2);
+  line(
+    `- 1 000 models beside a live stream (${renders} scrapes each; ms, median / max): longest gap between two turns of the stream: ` +
+      `prom-client ${median(stalls['prom-client'])} / ${max(stalls['prom-client'])} (its whole render), ours ${median(stalls.ours)} / ${max(stalls.ours)}, ` +
+      `no scrape ${median(stalls.idle)} / ${max(stalls.idle)}; monitorEventLoopDelay max: ours ${median(loopDelays.ours)}, ` +
+      `no scrape ${median(loopDelays.idle)} (it cannot sample inside prom-client's one block); our longest slice ${median(stalls.slices)} / ${max(stalls.slices)} (target ≤ 2)`,
+  );
 }

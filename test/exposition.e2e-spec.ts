@@ -1,3 +1,5 @@
+import { Counter, Registry } from 'prom-client';
+import { LLM_METRICS_REGISTRY } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { promtoolCheck } from './support/promtool.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
@@ -210,5 +212,33 @@ describe.each(ADAPTERS)('the protobuf exposition (%s)', (adapter) => {
     expect((await scrapeBytes(app, `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0.5,application/openmetrics-text;version=1.0.0`)).contentType).toBe(
       'application/openmetrics-text; version=1.0.0; charset=utf-8',
     );
+  });
+});
+
+describe.each(ADAPTERS)('the route renders what prom-client renders (%s)', (adapter) => {
+  const running: RunningApp[] = [];
+  afterAll(() => Promise.all(running.map((app) => app.close())));
+
+  it("renders the library's metrics itself, with the module's default labels, then the registry's others, as registry.metrics() does", async () => {
+    const app = await startApp(ResponseShapesAppModule.register({ defaultLabels: { instance: 'replica "a"' } }), { adapter });
+    running.push(app);
+    const registry = app.app.get<Registry>(LLM_METRICS_REGISTRY);
+    new Counter({ name: 'app_jobs_total', help: 'Jobs', labelNames: ['queue'], registers: [registry] }).inc({ queue: 'q' }, 2);
+    await driveTraffic(app);
+    const text = await scrape(app.baseUrl);
+    expect(text).toBe(await registry.metrics());
+    expect(text).toContain('nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",instance="replica \\"a\\""} 1');
+    expect(text).toContain('app_jobs_total{queue="q",instance="replica \\"a\\""} 2');
+  });
+
+  it('leaves a registry whose default labels it cannot know to prom-client', async () => {
+    const registry = new Registry();
+    registry.setDefaultLabels({ app: 'llm-api' });
+    const app = await startApp(ResponseShapesAppModule.register({ registry }), { adapter });
+    running.push(app);
+    await driveTraffic(app);
+    const text = await scrape(app.baseUrl);
+    expect(text).toBe(await registry.metrics());
+    expect(text).toContain('nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",app="llm-api"} 1');
   });
 });

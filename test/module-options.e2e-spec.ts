@@ -1,7 +1,7 @@
 import { Body, Controller, type DynamicModule, type ExecutionContext, Get, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { Counter, Registry, register as globalRegister } from 'prom-client';
+import { Counter, Gauge, Registry, register as globalRegister } from 'prom-client';
 import {
   Endpoint,
   LLM_METRICS_REGISTRY,
@@ -213,19 +213,26 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       expect(bounds('input_sequence_tokens')).toEqual([0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000]);
     });
 
-    it('answers 500 "Failed to encode metrics" when the registry cannot encode, and recovers', async () => {
-      class FlakyRegistry extends Registry {
-        failing = true;
-        override metrics(): Promise<string> {
-          return this.failing ? Promise.reject(new Error('collector broke')) : super.metrics();
-        }
-      }
-      const registry = new FlakyRegistry();
+    it('answers 500 "Failed to encode metrics" when a metric of the registry cannot be read, and recovers', async () => {
+      const registry = new Registry();
+      let failing = true;
+      new Gauge({
+        name: 'app_broken',
+        help: 'A collector that throws',
+        registers: [registry],
+        collect() {
+          if (failing) {
+            throw new Error('collector broke');
+          }
+        },
+      });
       const app = await start(appWith(LlmMetricsModule.forRoot({ registry })));
-      const failed = await fetch(`${app.baseUrl}/metrics`);
-      expect(failed.status).toBe(500);
-      expect(await failed.text()).toBe('Failed to encode metrics');
-      registry.failing = false;
+      for (const accept of [undefined, 'application/openmetrics-text; version=1.0.0']) {
+        const failed = await fetch(`${app.baseUrl}/metrics`, { headers: accept ? { accept } : {} });
+        expect(failed.status).toBe(500);
+        expect(await failed.text()).toBe('Failed to encode metrics');
+      }
+      failing = false;
       await chat(app, { model: 'm' });
       expect(valueOf(await scrape(app.baseUrl), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
     });

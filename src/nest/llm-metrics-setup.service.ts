@@ -115,6 +115,21 @@ export class LlmMetricsSetup implements OnModuleDestroy {
     return this.require().registry;
   }
 
+  /** The registry's default labels (the `defaultLabels` option). */
+  get defaultLabels(): Readonly<Record<string, string>> | undefined {
+    return this.options?.defaultLabels;
+  }
+
+  /**
+   * Whether the route may render the service's metrics itself: when the
+   * registry's default labels are known, i.e. the module made the registry
+   * or set them (`defaultLabels`). prom-client does not tell those a
+   * registry was given elsewhere, so such a registry is rendered by prom-client.
+   */
+  get rendersItself(): boolean {
+    return this.options !== undefined && (this.options.registry === undefined || this.options.defaultLabels !== undefined);
+  }
+
   /** Opens the tracking of requests; `undefined` until the metrics are set up. */
   get tracker(): RequestTracker | undefined {
     return this.metrics?.tracker;

@@ -1,59 +1,44 @@
 import { type CanActivate, Controller, type ExecutionContext, Get, Headers, Injectable, Res, UseGuards } from '@nestjs/common';
 import { Registry } from 'prom-client';
+import { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { renderOpenMetrics } from '../core/openmetrics.js';
 import { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from '../core/protobuf-exposition.js';
+import { renderRegistry } from '../core/registry-exposition.js';
+import { ExpositionBuffers, expositionFormatFor } from '../core/exposition-format.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 
 /** The part of an Express response or a Fastify reply the metrics route uses. */
 interface MetricsReply {
   status(code: number): MetricsReply;
   header(name: string, value: string): MetricsReply;
-  send(body: string | Buffer): unknown;
+  send(body: string | Buffer | Readable): unknown;
+  /** Fastify's reply: the Node.js response. */
+  raw?: ServerResponse;
+}
+
+/**
+ * Sends `chunks` one after the other, so that no buffer of the whole body is
+ * ever made: piped into Express's response (a Node.js response), handed as
+ * a stream to Fastify's reply. Once all of it was handed to the system,
+ * `onSent` is called (not if the client went away first).
+ */
+function sendChunks(reply: MetricsReply, contentType: string, chunks: readonly Buffer[], onSent: () => unknown): void {
+  const length = chunks.reduce((total, chunk) => total + chunk.length, 0);
+  reply.status(200).header('Content-Type', contentType).header('Content-Length', String(length));
+  const body = Readable.from(chunks, { objectMode: false });
+  const response = reply instanceof ServerResponse ? reply : reply.raw;
+  response?.once('finish', onSent);
+  if (reply instanceof ServerResponse) {
+    body.pipe(reply);
+  } else {
+    reply.send(body);
+  }
 }
 
 /** Body of the 500 answer when the registry cannot be encoded (as in Dynamo). */
 export const ENCODE_FAILURE_BODY = 'Failed to encode metrics';
-
-/** The exposition formats the route serves. */
-export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
-
-/** The format a media range of an `Accept` header names, and its quality. */
-function mediaRange(range: string): { format: ExpositionFormat | undefined; quality: number } {
-  const [mediaType, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
-  const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
-  const q = Number(param('q') ?? 1);
-  const quality = Number.isFinite(q) ? q : 0;
-  if (mediaType === 'application/openmetrics-text') {
-    return { format: 'openmetrics', quality };
-  }
-  if (mediaType === 'application/vnd.google.protobuf') {
-    return { format: param('proto') === 'io.prometheus.client.metricfamily' && param('encoding') === 'delimited' ? 'protobuf' : undefined, quality };
-  }
-  return { format: ['text/plain', 'text/*', '*/*'].includes(mediaType) ? 'text' : undefined, quality };
-}
-
-/**
- * The format to answer a scraper's `Accept` header with: OpenMetrics when it
- * asks for it (without `q=0`), as Prometheus does; the delimited protobuf
- * format when it asks for that (Prometheus run with native histograms) at a
- * quality no lower than the other formats'; the classic text format otherwise.
- */
-export function expositionFormatFor(accept: string | string[] | undefined): ExpositionFormat {
-  const header = Array.isArray(accept) ? accept.join(',') : (accept ?? '');
-  let best = { format: 'text' as ExpositionFormat, quality: 0 };
-  let openMetrics = false;
-  for (const range of header.split(',')) {
-    const { format, quality } = mediaRange(range);
-    if (format !== undefined && quality > 0) {
-      openMetrics ||= format === 'openmetrics';
-      if (quality > best.quality || (quality === best.quality && format === 'protobuf')) {
-        best = { format, quality };
-      }
-    }
-  }
-  return best.format === 'protobuf' ? 'protobuf' : openMetrics ? 'openmetrics' : 'text';
-}
 
 /** Lets a scrape through the `guards` option's guards, each in turn, as `@UseGuards()` would. */
 @Injectable()
@@ -80,27 +65,37 @@ export class MetricsRouteGuard implements CanActivate {
 @Controller()
 @UseGuards(MetricsRouteGuard)
 export class LlmMetricsController {
+  /** The buffers of the scrapes, reused once a scrape has been sent. */
+  private readonly buffers = new ExpositionBuffers();
+
   constructor(private readonly setup: LlmMetricsSetup) {}
 
   @Get()
   async scrape(@Headers('accept') accept: string | undefined, @Res() reply: MetricsReply): Promise<void> {
     const { registry, service } = this.setup;
     const format = expositionFormatFor(accept);
-    // A registry renders its own format; a classic one is also rendered as OpenMetrics for scrapers that ask.
+    // A registry of OpenMetrics is served in OpenMetrics to text scrapers too, as prom-client would render it.
     const contentType =
       format === 'protobuf' ? PROTOBUF_EXPOSITION_CONTENT_TYPE : format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : registry.contentType;
-    let body: string | Buffer;
+    let chunks: Buffer[];
+    let written = false;
     try {
       if (format === 'protobuf') {
         const bytes = await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels));
-        body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        chunks = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
+      } else if (this.setup.rendersItself) {
+        chunks = await renderRegistry(registry, service, contentType === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'text', {
+          defaultLabels: this.setup.defaultLabels,
+          buffers: this.buffers,
+        });
+        written = true;
       } else {
-        body = contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry);
+        chunks = [Buffer.from(contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry), 'utf8')];
       }
     } catch {
       reply.status(500).header('Content-Type', 'text/plain; charset=utf-8').send(ENCODE_FAILURE_BODY);
       return;
     }
-    reply.status(200).header('Content-Type', contentType).send(body);
+    sendChunks(reply, contentType, chunks, () => written && this.buffers.giveBack(chunks));
   }
 }

@@ -30,7 +30,7 @@ export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/o
 export { SseEventReader } from './core/sse-event-reader.js';
 export { renderOpenMetrics } from './core/openmetrics.js';
 export { type ExpositionFormat, type TextFormat, expositionFormatFor } from './core/exposition-format.js';
-export { type RenderRegistryOptions, renderRegistry } from './core/registry-exposition.js';
+export { type RenderRegistryOptions, renderRegistry, renderRegistryProtobuf } from './core/registry-exposition.js';
 export { RenderSlices } from './core/series-exposition.js';
 export { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from './core/protobuf-exposition.js';
 export type { NativeHistogramOptions } from './core/native-histogram.js';

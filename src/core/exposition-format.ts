@@ -93,6 +93,29 @@ export function renderLabels(own: LabelSet, defaults: LabelSet | undefined, shar
   return pairs.length > 0 ? `{${pairs.join(',')}}` : '';
 }
 
+/** `labels` with every value a string, `without` one of them. */
+export function stringLabels(labels: LabelSet, without?: string): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) {
+    if (name !== without && value !== undefined) {
+      strings[name] = String(value);
+    }
+  }
+  return strings;
+}
+
+/** `labels` with the `defaults` they lack (or have empty) added last, as prom-client's `getMetricsAsJSON()` adds a registry's default labels. */
+export function withDefaultLabels<T extends LabelSet>(labels: T, defaults: LabelSet | undefined): T {
+  if (!defaults) {
+    return labels;
+  }
+  const merged: Record<string, string | number | undefined> = { ...labels };
+  for (const [name, value] of Object.entries(defaults)) {
+    merged[name] = merged[name] || value;
+  }
+  return merged as T;
+}
+
 /** An OpenMetrics exemplar as prom-client keeps it: labels, value, and a timestamp in seconds. */
 export interface StoredExemplar {
   readonly labelSet: LabelSet;
@@ -205,6 +228,19 @@ export class ExpositionWriter {
       rest = Math.floor(rest / 10);
     }
     this.offset += digits;
+  }
+
+  /** Writes `value` as a protobuf varint (an unsigned integer below 2^32). */
+  varint(value: number): void {
+    if (this.buffer.length - this.offset < 5) {
+      this.nextChunk();
+    }
+    let rest = value >>> 0;
+    while (rest > 0x7f) {
+      this.buffer[this.offset++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buffer[this.offset++] = rest;
   }
 
   /** Ends a line. */

@@ -3,13 +3,13 @@ import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } fr
 import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
-import type { ExpositionWriter, LabelSet, TextFormat } from './exposition-format.js';
+import { type ExpositionWriter, type LabelSet, type TextFormat, withDefaultLabels } from './exposition-format.js';
 import { type BoundHistogram, type Clock, type Count, type CountLabels, type Counts, type GuardContext, InflightGuard, RequestSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 import { NativeHistogram, type NativeHistogramOptions } from './native-histogram.js';
-import type { LabelValues, NativeBucketsData } from './protobuf-exposition.js';
-import { ExposedFamily, RenderSlices } from './series-exposition.js';
+import type { LabelValues, NativeBucketsData, ProtobufExpositionWriter } from './protobuf-exposition.js';
+import { ExposedFamily, HistogramSeries, RenderSlices } from './series-exposition.js';
 import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec, RequestLabels, assertLabelTtl, resolveRequestLabels } from './request-label.policy.js';
 import {
   BUCKETS_ENV_NAMES,
@@ -93,6 +93,14 @@ interface BuiltMetric {
   readonly requestLabels: readonly string[];
   readonly metric: AnyMetric;
   readonly exposed: ExposedFamily;
+}
+
+/** How `render` and `renderProtobuf` render. */
+export interface RenderOptions {
+  /** The registry's default labels (prom-client does not tell them). */
+  defaultLabels?: LabelSet;
+  /** How the render is cut into slices between which the event loop runs (default: of about 1 ms each). */
+  slices?: RenderSlices;
 }
 
 /** Where counts go: prom-client's counter (read through the registry), or the series this library renders. */
@@ -285,36 +293,70 @@ export class LlmMetricsService {
    * cut into `slices` (default: of about 1 ms each), between which the
    * event loop runs.
    */
-  async render(writer: ExpositionWriter, format: TextFormat = 'text', options: { defaultLabels?: LabelSet; slices?: RenderSlices } = {}): Promise<void> {
+  async render(writer: ExpositionWriter, format: TextFormat = 'text', options: RenderOptions = {}): Promise<void> {
     const slices = options.slices ?? new RenderSlices();
     const defaults = options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
     this.expireLabels();
     for (const built of this.metrics) {
-      const { spec, exposed } = built;
-      if (spec === undefined) {
-        for (const [label, total] of this.requestLabels?.overflows() ?? []) {
-          exposed.sample({ label }).value = total;
-        }
-      } else if (spec.type === 'counter') {
-        for (const series of this.seriesByKey.values()) {
-          this.flushCounts(built, series, 'exposed');
-          if (slices.due()) {
-            await slices.pause();
-          }
-        }
-      } else if (spec.type === 'gauge') {
-        exposed.setSamples(this.gaugeValues(built));
-      }
+      await this.refresh(built, slices);
       if (format === 'text' && !writer.empty) {
         writer.lineFeed();
       }
-      exposed.writeHeader(writer, format);
-      for (const series of exposed.series()) {
+      built.exposed.writeHeader(writer, format);
+      for (const series of built.exposed.series()) {
         series.write(writer, format, defaults);
         if (slices.due()) {
           await slices.pause();
         }
       }
+    }
+  }
+
+  /**
+   * Writes the metrics to `writer` in the protobuf format, one metric at a
+   * time, as `getMetricsAsJSON()` gives them with a registry's
+   * `defaultLabels`, the latency histograms with their native buckets where
+   * kept; in slices, as `render`.
+   */
+  async renderProtobuf(writer: ProtobufExpositionWriter, options: RenderOptions = {}): Promise<void> {
+    const slices = options.slices ?? new RenderSlices();
+    const defaults = options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
+    this.expireLabels();
+    for (const built of this.metrics) {
+      await this.refresh(built, slices);
+      const { name, exposed } = built;
+      writer.family(name, exposed.help, exposed.type);
+      for (const series of exposed.series()) {
+        const labels = withDefaultLabels(series.labels, defaults);
+        writer.metric(
+          series instanceof HistogramSeries
+            ? { labels, count: series.count, sum: series.sum, buckets: series.buckets(), native: this.nativeBuckets(name, series.labels) }
+            : { labels, value: series.value },
+        );
+        if (slices.due(16)) {
+          await slices.pause();
+        }
+      }
+      await writer.endFamily(slices);
+    }
+  }
+
+  /** Brings the series this library renders of `built` up to date: a counter's counts, a gauge's measures. */
+  private async refresh(built: BuiltMetric, slices: RenderSlices): Promise<void> {
+    const { spec, exposed } = built;
+    if (spec === undefined) {
+      for (const [label, total] of this.requestLabels?.overflows() ?? []) {
+        exposed.sample({ label }).value = total;
+      }
+    } else if (spec.type === 'counter') {
+      for (const series of this.seriesByKey.values()) {
+        this.flushCounts(built, series, 'exposed');
+        if (slices.due()) {
+          await slices.pause();
+        }
+      }
+    } else if (spec.type === 'gauge') {
+      exposed.setSamples(this.gaugeValues(built));
     }
   }
 

@@ -1,6 +1,8 @@
 import protobuf from 'protobufjs';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { NativeHistogramSnapshot } from './native-histogram.js';
+import type { RenderSlices } from './series-exposition.js';
+import { type ExpositionBuffers, ExpositionWriter, stringLabels } from './exposition-format.js';
 import type { MetricJson } from './openmetrics.js';
 
 /*
@@ -226,8 +228,12 @@ const METRICS_PROTO: protobuf.INamespace = {
   },
 };
 
+const METRICS_ROOT = protobuf.Root.fromJSON(METRICS_PROTO);
 /** The `io.prometheus.client.MetricFamily` message type, e.g. to decode an exposition with `decodeDelimited`. */
-export const METRIC_FAMILY_TYPE: protobuf.Type = protobuf.Root.fromJSON(METRICS_PROTO).lookupType('io.prometheus.client.MetricFamily');
+export const METRIC_FAMILY_TYPE: protobuf.Type = METRICS_ROOT.lookupType('io.prometheus.client.MetricFamily');
+const METRIC_TYPE: protobuf.Type = METRICS_ROOT.lookupType('io.prometheus.client.Metric');
+/** The key of `MetricFamily.metric` (field 4, length-delimited). */
+const METRIC_FIELD_KEY = (4 << 3) | 2;
 
 /** `MetricType` values of `metrics.proto`. */
 const METRIC_TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
@@ -275,22 +281,111 @@ function histogramFields({ count, sum, buckets = [], native }: HistogramData): F
   };
 }
 
-function metricFields(family: MetricFamilyData): Fields[] {
-  switch (family.type) {
-    case 'counter':
-      return family.metrics.map(({ labels, value, exemplar }) => ({
-        label: labelPairs(labels),
-        counter: { value, ...(exemplar && { exemplar: exemplarFields(exemplar) }) },
-      }));
-    case 'gauge':
-      return family.metrics.map(({ labels, value }) => ({ label: labelPairs(labels), gauge: { value } }));
-    case 'summary':
-      return family.metrics.map(({ labels, count, sum, quantiles }) => ({
-        label: labelPairs(labels),
-        summary: { sample_count: count, sample_sum: sum, quantile: quantiles.map(({ quantile, value }) => ({ quantile, value })) },
-      }));
+/** One metric of a family of `type`. */
+type MetricData<T extends MetricFamilyData['type']> = Extract<MetricFamilyData, { type: T }>['metrics'][number];
+
+function metricFields(type: MetricFamilyData['type'], metric: MetricData<typeof type>): Fields {
+  switch (type) {
+    case 'counter': {
+      const { labels, value, exemplar } = metric as CounterData;
+      return { label: labelPairs(labels), counter: { value, ...(exemplar && { exemplar: exemplarFields(exemplar) }) } };
+    }
+    case 'gauge': {
+      const { labels, value } = metric as GaugeData;
+      return { label: labelPairs(labels), gauge: { value } };
+    }
+    case 'summary': {
+      const { labels, count, sum, quantiles } = metric as SummaryData;
+      return { label: labelPairs(labels), summary: { sample_count: count, sample_sum: sum, quantile: quantiles.map(({ quantile, value }) => ({ quantile, value })) } };
+    }
     case 'histogram':
-      return family.metrics.map((metric) => ({ label: labelPairs(metric.labels), histogram: histogramFields(metric) }));
+      return { label: labelPairs(metric.labels), histogram: histogramFields(metric as HistogramData) };
+  }
+}
+
+/** The bytes of `value` as a varint. */
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value >>> 7; rest > 0; rest >>>= 7) {
+    length++;
+  }
+  return length;
+}
+
+/**
+ * Writes the protobuf exposition format ({@link PROTOBUF_EXPOSITION_CONTENT_TYPE})
+ * one metric at a time, each encoded as it comes, so that a family of many
+ * series can be written in slices: each `MetricFamily` message
+ * length-delimited, in the order written, into buffers (`ExpositionWriter`).
+ */
+export class ProtobufExpositionWriter {
+  private readonly out: ExpositionWriter;
+  /** The family being written: its fields but its metrics, its type, its metrics encoded, and its length. */
+  private current: { header: Uint8Array; type: MetricFamilyData['type']; metrics: Uint8Array[]; length: number } | undefined;
+
+  constructor(buffers?: ExpositionBuffers) {
+    this.out = new ExpositionWriter(buffers);
+  }
+
+  /** Starts a family, writing out the one before if `endFamily` did not. */
+  family(name: string, help: string, type: MetricFamilyData['type']): void {
+    for (const metric of this.startWritingOut()) {
+      this.writeOut(metric);
+    }
+    const header = METRIC_FAMILY_TYPE.encode({ name, help, type: METRIC_TYPES[type] }).finish();
+    this.current = { header, type, metrics: [], length: header.length };
+  }
+
+  /** Adds a metric to the family started last. */
+  metric(metric: MetricData<MetricFamilyData['type']>): void {
+    const family = this.current;
+    if (family === undefined) {
+      throw new Error('nestjs-llm-metrics: a metric written before its family');
+    }
+    const bytes = METRIC_TYPE.encode(metricFields(family.type, metric)).finish();
+    family.metrics.push(bytes);
+    family.length += 1 + varintLength(bytes.length) + bytes.length;
+  }
+
+  /**
+   * Writes out the family started last, now that its length is known; with
+   * `slices`, pausing between slices of the work (a family of thousands of
+   * series is a long copy).
+   */
+  async endFamily(slices: RenderSlices): Promise<void> {
+    const metrics = this.startWritingOut();
+    for (const metric of metrics) {
+      this.writeOut(metric);
+      if (slices.due()) {
+        await slices.pause();
+      }
+    }
+  }
+
+  /** The exposition written, as buffers to send one after the other; the writer is spent. */
+  finish(): Buffer[] {
+    for (const metric of this.startWritingOut()) {
+      this.writeOut(metric);
+    }
+    return this.out.finish();
+  }
+
+  /** Writes out the length and fields of the family started last, and returns its metrics, to write out next. */
+  private startWritingOut(): readonly Uint8Array[] {
+    const family = this.current;
+    if (family === undefined) {
+      return [];
+    }
+    this.current = undefined;
+    this.out.varint(family.length);
+    this.out.bytes(family.header);
+    return family.metrics;
+  }
+
+  private writeOut(metric: Uint8Array): void {
+    this.out.varint(METRIC_FIELD_KEY);
+    this.out.varint(metric.length);
+    this.out.bytes(metric);
   }
 }
 
@@ -300,26 +395,18 @@ function metricFields(family: MetricFamilyData): Fields[] {
  * `MetricFamily` message each, in the order given.
  */
 export function encodeProtobufExposition(families: readonly MetricFamilyData[]): Uint8Array {
-  const writer = protobuf.Writer.create();
+  const writer = new ProtobufExpositionWriter();
   for (const family of families) {
-    const message = { name: family.name, help: family.help, type: METRIC_TYPES[family.type], metric: metricFields(family) };
-    METRIC_FAMILY_TYPE.encodeDelimited(message, writer);
+    writer.family(family.name, family.help, family.type);
+    for (const metric of family.metrics) {
+      writer.metric(metric);
+    }
   }
-  return writer.finish();
+  return Buffer.concat(writer.finish());
 }
 
 /** The native buckets of the series of metric `name` with `labels`, if it has some. */
 export type NativeBucketsOf = (name: string, labels: LabelValues) => NativeBucketsData | undefined;
-
-function stringLabels(labels: Record<string, string | number | undefined>, without?: string): Record<string, string> {
-  const strings: Record<string, string> = {};
-  for (const [name, value] of Object.entries(labels)) {
-    if (name !== without && value !== undefined) {
-      strings[name] = String(value);
-    }
-  }
-  return strings;
-}
 
 /** The samples of a histogram or summary family, grouped by series (their labels without `le` or `quantile`). */
 function bySeries(metric: MetricJson, split: 'le' | 'quantile'): Map<string, { labels: LabelValues; values: MetricJson['values'] }> {
@@ -337,8 +424,8 @@ function bySeries(metric: MetricJson, split: 'le' | 'quantile'): Map<string, { l
   return series;
 }
 
-/** `metric`, one of `getMetricsAsJSON()`'s, as a family of the protobuf exposition. */
-function familyOf(metric: MetricJson, nativeBucketsOf: NativeBucketsOf): MetricFamilyData {
+/** `metric`, one of `getMetricsAsJSON()`'s (or a metric's `get()`), as a family of the protobuf exposition. */
+export function familyFromJson(metric: MetricJson, nativeBucketsOf: NativeBucketsOf): MetricFamilyData {
   const header = { name: metric.name, help: metric.help };
   const type = String(metric.type);
   if (type === 'counter' || type === 'gauge') {
@@ -384,5 +471,5 @@ function familyOf(metric: MetricJson, nativeBucketsOf: NativeBucketsOf): MetricF
  */
 export async function renderProtobuf(registry: Registry<RegistryContentType>, nativeBucketsOf: NativeBucketsOf = () => undefined): Promise<Uint8Array> {
   const metrics = (await registry.getMetricsAsJSON()) as unknown as MetricJson[];
-  return encodeProtobufExposition(metrics.map((metric) => familyOf(metric, nativeBucketsOf)));
+  return encodeProtobufExposition(metrics.map((metric) => familyFromJson(metric, nativeBucketsOf)));
 }

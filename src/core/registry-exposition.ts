@@ -1,8 +1,9 @@
 import type { Registry, RegistryContentType } from 'prom-client';
-import { type ExpositionBuffers, ExpositionWriter, type LabelSet, type TextFormat } from './exposition-format.js';
+import { type ExpositionBuffers, ExpositionWriter, type LabelSet, type TextFormat, withDefaultLabels } from './exposition-format.js';
 import type { LlmMetricsService } from './llm-metrics.service.js';
-import { RenderSlices } from './series-exposition.js';
 import { type MetricJson, renderOpenMetricsFamily } from './openmetrics.js';
+import { ProtobufExpositionWriter, familyFromJson } from './protobuf-exposition.js';
+import { RenderSlices } from './series-exposition.js';
 
 /** How `renderRegistry` renders. */
 export interface RenderRegistryOptions {
@@ -15,20 +16,24 @@ export interface RenderRegistryOptions {
 }
 
 /** `metric`'s samples with the default labels they lack added last, as `getMetricsAsJSON()` adds them. */
-function withDefaultLabels(metric: MetricJson, defaults: LabelSet | undefined): MetricJson {
-  if (!defaults) {
-    return metric;
+function withDefaults(metric: MetricJson, defaults: LabelSet | undefined): MetricJson {
+  return defaults ? { ...metric, values: metric.values.map((value) => ({ ...value, labels: withDefaultLabels(value.labels, defaults) })) } : metric;
+}
+
+/** The default labels, if there are any. */
+function defaultsOf(options: RenderRegistryOptions): LabelSet | undefined {
+  return options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
+}
+
+/** The registry's metrics that are not `service`'s, as `get()` gives them, in the registry's order. */
+async function* otherMetrics(registry: Registry<RegistryContentType>, service: LlmMetricsService): AsyncGenerator<{ name: string; json: () => Promise<MetricJson> }> {
+  const ours = new Set(service.metricNames);
+  for (const { name } of registry.getMetricsAsArray()) {
+    const metric = registry.getSingleMetric(name);
+    if (!ours.has(name) && metric !== undefined) {
+      yield { name, json: async () => (await metric.get()) as unknown as MetricJson };
+    }
   }
-  return {
-    ...metric,
-    values: metric.values.map((value) => {
-      const labels = { ...value.labels };
-      for (const [name, label] of Object.entries(defaults)) {
-        labels[name] = labels[name] || label;
-      }
-      return { ...value, labels };
-    }),
-  };
 }
 
 /**
@@ -44,24 +49,48 @@ export async function renderRegistry(
   format: TextFormat,
   options: RenderRegistryOptions = {},
 ): Promise<Buffer[]> {
-  const defaults = options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
+  const defaults = defaultsOf(options);
   const writer = new ExpositionWriter(options.buffers);
-  const ours = new Set(service.metricNames);
   const slices = options.slices ?? new RenderSlices();
   await service.render(writer, format, { defaultLabels: defaults, slices });
-  for (const { name } of registry.getMetricsAsArray()) {
-    const metric = registry.getSingleMetric(name);
-    if (ours.has(name) || metric === undefined) {
-      continue;
-    }
+  for await (const { name, json } of otherMetrics(registry, service)) {
     if (format === 'openmetrics') {
-      writer.text(`${renderOpenMetricsFamily(withDefaultLabels((await metric.get()) as unknown as MetricJson, defaults))}\n`);
+      writer.text(`${renderOpenMetricsFamily(withDefaults(await json(), defaults))}\n`);
     } else {
       writer.text(`${writer.empty ? '' : '\n'}${await registry.getSingleMetricAsString(name)}\n`);
     }
   }
   if (format === 'openmetrics') {
     writer.text('# EOF\n');
+  }
+  const chunks = writer.finish();
+  slices.end();
+  return chunks;
+}
+
+/**
+ * Renders `registry` in the delimited protobuf format, as buffers to send
+ * one after the other: the metrics of
+ * `service` first, from its own series (native buckets beside the classic
+ * ones where it keeps them), one metric at a time in slices between which
+ * the event loop runs; then the registry's other metrics, from their `get()`.
+ */
+export async function renderRegistryProtobuf(
+  registry: Registry<RegistryContentType>,
+  service: LlmMetricsService,
+  options: RenderRegistryOptions = {},
+): Promise<Buffer[]> {
+  const defaults = defaultsOf(options);
+  const writer = new ProtobufExpositionWriter(options.buffers);
+  const slices = options.slices ?? new RenderSlices();
+  await service.renderProtobuf(writer, { defaultLabels: defaults, slices });
+  for await (const { json } of otherMetrics(registry, service)) {
+    const family = familyFromJson(withDefaults(await json(), defaults), () => undefined);
+    writer.family(family.name, family.help, family.type);
+    for (const metric of family.metrics) {
+      writer.metric(metric);
+    }
+    await writer.endFamily(slices);
   }
   const chunks = writer.finish();
   slices.end();

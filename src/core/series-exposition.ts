@@ -8,7 +8,9 @@ import {
   labelPairs,
   renderExemplar,
   renderLabels,
+  stringLabels,
 } from './exposition-format.js';
+import type { ClassicBucketData } from './protobuf-exposition.js';
 
 /*
  * The series of this library's metrics as it renders them itself, each
@@ -127,6 +129,21 @@ export class HistogramSeries {
     }
   }
 
+  /** The buckets, each with the observations up to its bound (those of the buckets below included) and its exemplar, +Inf last. */
+  buckets(): ClassicBucketData[] {
+    const { bounds } = this.shape;
+    let cumulative = 0;
+    return [...bounds, Number.POSITIVE_INFINITY].map((upperBound, i) => {
+      cumulative = i < bounds.length ? cumulative + this.counts[i] : this.count;
+      const exemplar = this.exemplars?.[i];
+      return {
+        upperBound,
+        cumulativeCount: cumulative,
+        exemplar: exemplar && { labels: stringLabels(exemplar.labelSet), value: exemplar.value, timestampMs: exemplar.timestamp * 1000 },
+      };
+    });
+  }
+
   /** Writes the bucket, sum and count lines of the series. */
   write(writer: ExpositionWriter, format: TextFormat, defaults: LabelSet | undefined): void {
     let rendered = this.rendered;
@@ -186,7 +203,7 @@ export class ExposedFamily {
 
   constructor(
     name: string,
-    private readonly help: string,
+    readonly help: string,
     type: FamilyShape['type'],
     histogram: { bounds: readonly number[]; exemplars: boolean } = { bounds: [], exemplars: false },
   ) {
@@ -236,6 +253,14 @@ export class ExposedFamily {
     this.observed.delete(key);
   }
 
+  get name(): string {
+    return this.shape.name;
+  }
+
+  get type(): FamilyShape['type'] {
+    return this.shape.type;
+  }
+
   /** Writes the `# HELP` and `# TYPE` lines. */
   writeHeader(writer: ExpositionWriter, format: TextFormat): void {
     writer.text(`${familyHeader(this.shape.name, this.help, this.shape.type, format)}\n`);
@@ -260,9 +285,14 @@ export class RenderSlices {
 
   constructor(private readonly sliceMs = 1) {}
 
-  /** Whether this slice has run its time (the clock is read every 16 calls). */
-  due(): boolean {
-    if (++this.sinceCheck < 16) {
+  /**
+   * Whether this slice has run its time, after a piece of work of `weight`:
+   * the clock is read once 16 units of work were done (a series written in
+   * text is one, a metric encoded in protobuf 16).
+   */
+  due(weight = 1): boolean {
+    this.sinceCheck += weight;
+    if (this.sinceCheck < 16) {
       return false;
     }
     this.sinceCheck = 0;

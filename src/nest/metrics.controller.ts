@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { renderOpenMetrics } from '../core/openmetrics.js';
 import { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from '../core/protobuf-exposition.js';
-import { renderRegistry } from '../core/registry-exposition.js';
+import { renderRegistry, renderRegistryProtobuf } from '../core/registry-exposition.js';
 import { ExpositionBuffers, expositionFormatFor } from '../core/exposition-format.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 
@@ -80,7 +80,10 @@ export class LlmMetricsController {
     let chunks: Buffer[];
     let written = false;
     try {
-      if (format === 'protobuf') {
+      if (format === 'protobuf' && this.setup.rendersItself) {
+        chunks = await renderRegistryProtobuf(registry, service, { defaultLabels: this.setup.defaultLabels, buffers: this.buffers });
+        written = true;
+      } else if (format === 'protobuf') {
         const bytes = await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels));
         chunks = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
       } else if (this.setup.rendersItself) {

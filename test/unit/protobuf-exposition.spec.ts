@@ -9,7 +9,8 @@ import {
   renderProtobuf,
 } from '../../src/core/protobuf-exposition.js';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
-import { Endpoint, LlmMetricsService } from '../../src/index.js';
+import { jest } from '@jest/globals';
+import { Endpoint, LlmMetricsService, RenderSlices, renderRegistryProtobuf } from '../../src/index.js';
 
 /** One field as the wire carries it: a varint, a fixed64 or a length-delimited payload. */
 interface WireField {
@@ -370,5 +371,54 @@ describe('renderProtobuf', () => {
     for (const option of [{ schema: 9 }, { zeroThreshold: -1 }, { maxBuckets: 1.5 }, 'yes']) {
       expect(() => new LlmMetricsService(undefined, { nativeHistograms: option as never })).toThrow(/option "nativeHistograms"/);
     }
+  });
+});
+
+describe('renderRegistryProtobuf', () => {
+  beforeAll(() => {
+    // Exemplars are stamped with Date.now() by each store: the same instant for both.
+    jest.useFakeTimers({ doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'], now: 1_760_000_000_456 });
+  });
+  afterAll(() => {
+    jest.useRealTimers();
+  });
+
+  it("writes the service's own series as getMetricsAsJSON() gives them, natives, exemplars, default labels and the registry's other metrics included", async () => {
+    const clock = { now: 0 };
+    const registry = new Registry();
+    const defaultLabels = { instance: 'a', model: 'shadowed' };
+    registry.setDefaultLabels(defaultLabels);
+    const service = new LlmMetricsService(undefined, {
+      schema: 'dynamo-frontend',
+      clock: () => clock.now,
+      exemplars: true,
+      nativeHistograms: true,
+      labels: { tenant: { from: (source) => source, metrics: ['requests_total', 'request_duration_seconds'] } },
+    });
+    service.register(registry);
+    new Summary({ name: 'app_size', help: 'Size', percentiles: [0.5], registers: [registry] }).observe(3);
+    new Counter({ name: 'app_jobs_total', help: 'Jobs', registers: [registry] }).inc(2);
+    for (let i = 0; i < 9; i++) {
+      const guard = service.createInflightGuard(i % 2 ? 'llama' : 'mistral', Endpoint.ChatCompletions, i % 3 === 0, i % 4 ? 'acme' : undefined);
+      if (i % 2) {
+        guard.linkTrace({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+      }
+      clock.now += 40 * i;
+      guard.recordOutput(2);
+      clock.now += 3 * i;
+      guard.recordOutput(1);
+      guard.recordUsage({ prompt_tokens: i, completion_tokens: 3 });
+      if (i !== 4) {
+        guard.markOk();
+      }
+      guard.finish();
+    }
+    const fromJson = decode(await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)));
+    const own = decode(Buffer.concat(await renderRegistryProtobuf(registry, service, { defaultLabels, slices: new RenderSlices(0) })));
+    expect(own).toEqual(fromJson);
+    const durations = own.find(({ name }) => name === 'dynamo_frontend_request_duration_seconds') as { metric: { histogram: { schema?: number; bucket: { exemplar?: unknown }[] } }[] };
+    expect(durations.metric.every(({ histogram }) => histogram.schema === 3)).toBe(true);
+    expect(durations.metric.some(({ histogram }) => histogram.bucket.some(({ exemplar }) => exemplar !== undefined))).toBe(true);
+    expect(own.map(({ name }) => name)).toContain('app_size');
   });
 });

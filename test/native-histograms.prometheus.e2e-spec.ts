@@ -8,6 +8,7 @@ import { Endpoint, LlmMetricsService } from '../src/index.js';
 import { valueOf } from './support/exposition.js';
 import { type RunningApp, postJson, scrape, startApp } from './support/http.js';
 import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
+import { seededRandom } from './support/load.js';
 
 /*
  * Native histograms end to end: an LlmMetricsService with `nativeHistograms`
@@ -25,18 +26,6 @@ const IDLE_METRIC = 'llm_idle_seconds';
 const OBSERVATIONS = 2_000;
 const SCHEMA = 3;
 const CLASSIC_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-normal latencies (median 250 ms, σ = 0.6), by Box–Muller. */
 function latencies(count: number, seed: number): number[] {

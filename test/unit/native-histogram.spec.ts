@@ -6,6 +6,7 @@ import {
   frexp,
   nativeBucketKey,
 } from '../../src/core/native-histogram.js';
+import { seededRandom } from '../support/load.js';
 
 /** The bits of a double, to step to its neighbours and take it apart without arithmetic. */
 function bitsOf(value: number): bigint {
@@ -35,18 +36,6 @@ function referenceFrexp(value: number): { frac: number; exp: number } {
   // Exponent field 1022 makes the magnitude [0.5, 1), the sign and fraction bits kept.
   const frac = fromBits((bitsOf(value) & ~(0x7ffn << 52n)) | (1022n << 52n));
   return { frac, exp: biased - 1022 };
-}
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function observed(values: readonly number[], options: NativeHistogramOptions): NativeHistogramSnapshot {

@@ -67,8 +67,8 @@ export class Counts {
 
 /**
  * What the requests of one model (and one value of each request label)
- * recorded: counts and gauges as plain numbers (published by the metrics'
- * `collect`), and the children of the histograms its schema has (observed
+ * recorded: counts and gauges as plain numbers (handed to the metrics when
+ * they are read), and the series of the histograms its schema has (observed
  * as requests go, bound once).
  */
 export class RequestSeries {

@@ -29,10 +29,10 @@ export { type BucketsOption, type LogBuckets, logBuckets } from './core/buckets.
 export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/openai-payload.js';
 export { SseEventReader } from './core/sse-event-reader.js';
 export { renderOpenMetrics } from './core/openmetrics.js';
-export { type ExpositionFormat, type TextFormat, expositionFormatFor } from './core/exposition-format.js';
+export { ExpositionBuffers, type ExpositionFormat, ExpositionWriter, type TextFormat, expositionFormatFor } from './core/exposition-format.js';
 export { type RenderRegistryOptions, renderRegistry, renderRegistryProtobuf } from './core/registry-exposition.js';
 export { RenderSlices } from './core/series-exposition.js';
-export { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from './core/protobuf-exposition.js';
+export { PROTOBUF_EXPOSITION_CONTENT_TYPE, ProtobufExpositionWriter, renderProtobuf } from './core/protobuf-exposition.js';
 export type { NativeHistogramOptions } from './core/native-histogram.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './core/model-label.policy.js';
 export { type Clock, InflightGuard } from './core/inflight-request.js';
@@ -43,7 +43,7 @@ export {
   OTHER_LABEL_VALUE,
   type RequestLabelSpec,
 } from './core/request-label.policy.js';
-export { LlmMetricsService, type LlmMetricsServiceOptions } from './core/llm-metrics.service.js';
+export { LlmMetricsService, type LlmMetricsServiceOptions, type RenderOptions } from './core/llm-metrics.service.js';
 export { LLM_METRICS_REGISTRY, LlmMetricsModule, MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module.js';
 export type {
   LlmHttpRequest,

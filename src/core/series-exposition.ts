@@ -35,17 +35,11 @@ function seriesLabels(labels: Readonly<Record<string, string>>, defaults: LabelS
   return [...(defaults ? labelPairs(defaults, labels) : []), ...labelPairs(labels)].join(',');
 }
 
-/** For which format and default labels something was rendered. */
-interface RenderedFor {
-  readonly format: TextFormat;
-  readonly defaults: LabelSet | undefined;
-}
-
 /** One series of a counter or a gauge: its labels, and its value. */
 export class SampleSeries {
   value = 0;
-  /** The start of its line (name and labels, then a space), encoded once. */
-  private rendered: (RenderedFor & { readonly prefix: Buffer }) | undefined;
+  /** The start of its line (name and labels, then a space) in each format, encoded once, for the default labels it was rendered with. */
+  private rendered: { readonly defaults: LabelSet | undefined; text?: Buffer; openmetrics?: Buffer } | undefined;
 
   constructor(
     readonly labels: Readonly<Record<string, string>>,
@@ -54,14 +48,17 @@ export class SampleSeries {
 
   /** Writes the sample line of the series (an OpenMetrics counter's sample ends in `_total`). */
   write(writer: ExpositionWriter, format: TextFormat, defaults: LabelSet | undefined): void {
-    let rendered = this.rendered;
-    if (rendered === undefined || rendered.format !== format || rendered.defaults !== defaults) {
+    if (this.rendered === undefined || this.rendered.defaults !== defaults) {
+      this.rendered = { defaults };
+    }
+    let prefix = this.rendered[format];
+    if (prefix === undefined) {
       const { name, type } = this.shape;
       const sampleName = format === 'openmetrics' && type === 'counter' ? `${name.replace(/_total$/, '')}_total` : name;
-      rendered = { format, defaults, prefix: Buffer.from(`${sampleName}${renderLabels(this.labels, defaults)} `, 'utf8') };
-      this.rendered = rendered;
+      prefix = Buffer.from(`${sampleName}${renderLabels(this.labels, defaults)} `, 'utf8');
+      this.rendered[format] = prefix;
     }
-    writer.bytes(rendered.prefix);
+    writer.bytes(prefix);
     writer.value(this.value);
     writer.lineFeed();
   }
@@ -95,8 +92,12 @@ export class HistogramSeries {
   private readonly counts: number[];
   /** By bound, then +Inf. */
   private readonly exemplars: (StoredExemplar | undefined)[] | undefined;
-  /** The ends of its lines' starts, encoded once: after a bucket's `le` (`,labels} `), and of the sum and count (`{labels} `). */
-  private rendered: (RenderedFor & { readonly afterLe: Buffer; readonly labels: Buffer }) | undefined;
+  /**
+   * The ends of its lines' starts (the same in both formats), encoded once
+   * for the default labels they were rendered with: after a bucket's `le`
+   * (`,labels} `), and of the sum and count (`{labels} `).
+   */
+  private rendered: { readonly defaults: LabelSet | undefined; readonly afterLe: Buffer; readonly labels: Buffer } | undefined;
 
   constructor(
     readonly labels: Readonly<Record<string, string>>,
@@ -147,10 +148,9 @@ export class HistogramSeries {
   /** Writes the bucket, sum and count lines of the series. */
   write(writer: ExpositionWriter, format: TextFormat, defaults: LabelSet | undefined): void {
     let rendered = this.rendered;
-    if (rendered === undefined || rendered.format !== format || rendered.defaults !== defaults) {
+    if (rendered === undefined || rendered.defaults !== defaults) {
       const labels = seriesLabels(this.labels, defaults);
       rendered = {
-        format,
         defaults,
         afterLe: Buffer.from(labels ? `,${labels}} ` : '} ', 'utf8'),
         labels: Buffer.from(labels ? `{${labels}} ` : ' ', 'utf8'),

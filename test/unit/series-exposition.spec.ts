@@ -126,6 +126,18 @@ describe('the service renders its metrics as prom-client does', () => {
     });
   });
 
+  it('renders each format the same when scrapes alternate between them', async () => {
+    const app = serviceIn('text', { exemplars: true }, { instance: 'a' });
+    drive(app, 1);
+    const openMetrics = await ownText(app.service, 'openmetrics', { instance: 'a' });
+    for (let i = 0; i < 3; i++) {
+      expect(await ownText(app.service, 'text', { instance: 'a' })).toBe(await app.registry.metrics());
+      expect(await ownText(app.service, 'openmetrics', { instance: 'a' })).toBe(openMetrics);
+    }
+    expect(openMetrics).toContain('nv_llm_http_service_requests_total{model="llama"');
+    expect(openMetrics).toContain('# TYPE nv_llm_http_service_requests counter');
+  });
+
   it('renders a stream of series in slices, letting the event loop run between them, with the same text', async () => {
     const app = serviceIn('text', {});
     for (let model = 0; model < 300; model++) {

@@ -58,9 +58,11 @@ export class MetricsRouteGuard implements CanActivate {
 
 /**
  * Serves the registry at the module's `path` (mounted there with Nest's
- * `RouterModule`), as OpenMetrics when the scraper asks for it and in the
- * classic text format otherwise; 500 `Failed to encode metrics` if the
- * registry cannot be encoded. One per app, however often the module is imported.
+ * `RouterModule`), in the format the scraper asks for (`expositionFormatFor`:
+ * OpenMetrics, protobuf, or the classic text format), the library's series
+ * rendered by the library (`renderRegistry`) when it knows the registry's
+ * default labels; 500 `Failed to encode metrics` if the registry cannot be
+ * encoded. One per app, however often the module is imported.
  */
 @Controller()
 @UseGuards(MetricsRouteGuard)
@@ -78,11 +80,11 @@ export class LlmMetricsController {
     const contentType =
       format === 'protobuf' ? PROTOBUF_EXPOSITION_CONTENT_TYPE : format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : registry.contentType;
     let chunks: Buffer[];
-    let written = false;
+    let pooled = false;
     try {
       if (format === 'protobuf' && this.setup.rendersItself) {
         chunks = await renderRegistryProtobuf(registry, service, { defaultLabels: this.setup.defaultLabels, buffers: this.buffers });
-        written = true;
+        pooled = true;
       } else if (format === 'protobuf') {
         const bytes = await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels));
         chunks = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
@@ -91,7 +93,7 @@ export class LlmMetricsController {
           defaultLabels: this.setup.defaultLabels,
           buffers: this.buffers,
         });
-        written = true;
+        pooled = true;
       } else {
         chunks = [Buffer.from(contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry), 'utf8')];
       }
@@ -99,6 +101,6 @@ export class LlmMetricsController {
       reply.status(500).header('Content-Type', 'text/plain; charset=utf-8').send(ENCODE_FAILURE_BODY);
       return;
     }
-    sendChunks(reply, contentType, chunks, () => written && this.buffers.giveBack(chunks));
+    sendChunks(reply, contentType, chunks, () => pooled && this.buffers.giveBack(chunks));
   }
 }

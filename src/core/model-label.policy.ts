@@ -11,6 +11,18 @@ export const DEFAULT_MAX_MODELS = 100;
 /** An allow-list of model names, or a predicate deciding which names are served. */
 export type ModelAllowList = readonly string[] | ((model: string) => boolean);
 
+/** The predicate of an allow-list: membership of its names, or the function itself; with none, everything is allowed. */
+export function allowListPredicate(list: ModelAllowList | undefined): (value: string) => boolean {
+  if (typeof list === 'function') {
+    return list;
+  }
+  if (list) {
+    const allowed = new Set(list);
+    return (value) => allowed.has(value);
+  }
+  return () => true;
+}
+
 export interface ModelLabelPolicyOptions {
   /** Only these models are recorded under their own name. */
   models?: ModelAllowList;
@@ -31,15 +43,7 @@ export class ModelLabelPolicy {
 
   constructor(options: ModelLabelPolicyOptions = {}) {
     this.maxModels = options.maxModels ?? DEFAULT_MAX_MODELS;
-    const models = options.models;
-    if (typeof models === 'function') {
-      this.isAllowed = models;
-    } else if (models) {
-      const allowed = new Set(models);
-      this.isAllowed = (model) => allowed.has(model);
-    } else {
-      this.isAllowed = () => true;
-    }
+    this.isAllowed = allowListPredicate(options.models);
   }
 
   /** Called once, the first time a new name is refused because the cap is full. */

@@ -1,5 +1,5 @@
 import { describeValue } from './describe-value.js';
-import { MAX_MODEL_NAME_LENGTH } from './model-label.policy.js';
+import { MAX_MODEL_NAME_LENGTH, allowListPredicate } from './model-label.policy.js';
 import { type RecordingRule, type Schema } from './schemas.js';
 
 /** The label value recorded for a value that is refused, or new once the cap is full. */
@@ -141,15 +141,7 @@ class RequestLabelPolicy {
   ) {
     this.max = spec.max ?? DEFAULT_MAX_LABEL_VALUES;
     this.missing = spec.missing ?? '';
-    const allow = spec.allow;
-    if (typeof allow === 'function') {
-      this.isAllowed = allow;
-    } else if (allow) {
-      const allowed = new Set(allow);
-      this.isAllowed = (value) => allowed.has(value);
-    } else {
-      this.isAllowed = () => true;
-    }
+    this.isAllowed = allowListPredicate(spec.allow);
   }
 
   /** The value of `source`, taken for a request starting at `now`; `makeRoom` may free a place when the cap is full. */

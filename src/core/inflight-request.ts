@@ -10,7 +10,6 @@ import {
   type Status,
 } from './labels.js';
 import type { FinishedRequest } from './gen-ai-metrics.js';
-import type { NativeHistogram } from './native-histogram.js';
 import type { HistogramSeries, SampleSeries } from './series-exposition.js';
 import type { TokenUsage } from './openai-payload.js';
 import { type HistogramRule, type Schema, errorTypeForStatus } from './schemas.js';
@@ -104,14 +103,13 @@ export class RequestSeries {
 
 /**
  * A histogram's child for one series, the labels it was bound with (for
- * exemplars, observed through the parent), the same series as this library
- * renders it, and its native buckets, if kept.
+ * exemplars, observed through the parent), and the same series as this
+ * library renders it (with its native buckets, if kept).
  */
 export interface BoundHistogram {
   readonly child: Histogram.Internal<string>;
   readonly labels: Readonly<Record<string, string>>;
   readonly exposed: HistogramSeries;
-  readonly native: NativeHistogram | undefined;
 }
 
 /** What a guard shares with its service. */
@@ -369,7 +367,6 @@ export class InflightGuard implements Disposable {
       bound.child.observe(value);
       bound.exposed.observe(value);
     }
-    bound.native?.observe(value);
   }
 
   /** What the request measured, for `onFinished`. */

@@ -7,7 +7,7 @@ import { type ExpositionWriter, type LabelSet, type TextFormat, withDefaultLabel
 import { type BoundHistogram, type Clock, type Count, type CountLabels, type Counts, type GuardContext, InflightGuard, RequestSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
-import { NativeHistogram, type NativeHistogramOptions } from './native-histogram.js';
+import { type NativeHistogramOptions, resolveNativeHistogramOptions } from './native-histogram.js';
 import type { LabelValues, NativeBucketsData, ProtobufExpositionWriter } from './protobuf-exposition.js';
 import { ExposedFamily, HistogramSeries, RenderSlices } from './series-exposition.js';
 import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec, RequestLabels, assertLabelTtl, resolveRequestLabels } from './request-label.policy.js';
@@ -143,35 +143,6 @@ const SCHEMA_NAMES = Object.keys(SCHEMAS);
 /** The latency histograms: their samples carry exemplars, and they have native buckets with the option. */
 const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'interTokenLatency']);
 
-/** The native histograms of one histogram metric, by the values of its labels. */
-interface NativeSeries {
-  readonly labelNames: readonly string[];
-  readonly byLabels: Map<string, NativeHistogram>;
-}
-
-/** The key of a series: its label values, in `labelNames` order. */
-function seriesKey(labelNames: readonly string[], labels: LabelValues): string {
-  return labelNames.map((name) => labels[name]).join('\u0000');
-}
-
-/** `options` of the `nativeHistograms` option, checked. @throws TypeError naming the option. */
-function nativeHistogramOptions(option: LlmMetricsServiceOptions['nativeHistograms']): NativeHistogramOptions | undefined {
-  if (option === undefined || option === false) {
-    return undefined;
-  }
-  const options = option === true ? {} : option;
-  try {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`got ${describeValue(option)}`);
-    }
-    new NativeHistogram(options);
-  } catch (err) {
-    throw new TypeError(
-      `nestjs-llm-metrics: option "nativeHistograms" must be true or { schema?, zeroThreshold?, maxBuckets? }: ${(err as Error).message.replace(/^nestjs-llm-metrics: /, '')}`,
-    );
-  }
-  return options;
-}
 
 /**
  * The HTTP-service metrics of NVIDIA Dynamo, usable with plain prom-client
@@ -193,12 +164,10 @@ export class LlmMetricsService {
     readonly rule: HistogramRule;
     readonly histogram: Histogram<string>;
     readonly requestLabels: readonly string[];
-    readonly natives: NativeSeries | undefined;
     readonly exposed: ExposedFamily;
   }[] = [];
-  /** With `nativeHistograms`: their options, and the native histograms of each latency histogram, by metric name. */
+  /** With `nativeHistograms`: the options of the latency histograms' native buckets. */
   private readonly nativeOptions: NativeHistogramOptions | undefined;
-  private readonly natives = new Map<string, NativeSeries>();
   /** With `exemplars`: the histograms whose samples carry a trace. */
   private readonly exemplarHistograms: Partial<Record<HistogramRule, Histogram<string>>> | undefined;
   private readonly guardContext: GuardContext;
@@ -223,7 +192,7 @@ export class LlmMetricsService {
     this.modelLabels = new ModelLabelPolicy(options);
     this.hasErrorType = this.schema.errorTypeLabel === 'always' || options.errorType === true;
     this.exemplarHistograms = options.exemplars ? {} : undefined;
-    this.nativeOptions = nativeHistogramOptions(options.nativeHistograms);
+    this.nativeOptions = resolveNativeHistogramOptions(options.nativeHistograms);
     this.carriedLabels = options.labels === undefined ? new Map() : resolveRequestLabels(options.labels, this.schema);
     const requestLabels =
       options.labels && Object.keys(options.labels).length > 0
@@ -330,7 +299,7 @@ export class LlmMetricsService {
         const labels = withDefaultLabels(series.labels, defaults);
         writer.metric(
           series instanceof HistogramSeries
-            ? { labels, count: series.count, sum: series.sum, buckets: series.buckets(), native: this.nativeBuckets(name, series.labels) }
+            ? { labels, count: series.count, sum: series.sum, buckets: series.buckets(), native: series.nativeBuckets() }
             : { labels, value: series.value },
         );
         if (slices.due(16)) {
@@ -439,8 +408,7 @@ export class LlmMetricsService {
    * for `renderProtobuf`.
    */
   nativeBuckets(name: string, labels: LabelValues): NativeBucketsData | undefined {
-    const natives = this.natives.get(name);
-    return natives?.byLabels.get(seriesKey(natives.labelNames, labels))?.snapshot();
+    return this.metrics.find((built) => built.name === name)?.exposed.nativeBuckets(labels);
   }
 
   /** The number of requests for `model` in flight now. */
@@ -466,22 +434,13 @@ export class LlmMetricsService {
         requestLabels[name] = labelValues[i];
       });
       const bound: Partial<Record<HistogramRule, BoundHistogram>> = {};
-      for (const { rule, histogram, requestLabels: carried, natives, exposed } of this.histograms) {
+      for (const { rule, histogram, requestLabels: carried, exposed } of this.histograms) {
         const labels: Record<string, string> = { model };
         for (const name of carried) {
           labels[name] = requestLabels[name];
         }
-        let native: NativeHistogram | undefined;
-        if (natives) {
-          // Series of a histogram that does not carry a request label share its native histogram, as they share its child.
-          const key = seriesKey(natives.labelNames, labels);
-          native = natives.byLabels.get(key);
-          if (!native) {
-            native = new NativeHistogram(this.nativeOptions);
-            natives.byLabels.set(key, native);
-          }
-        }
-        bound[rule] = { child: histogram.labels(labels), labels, exposed: exposed.histogram(labels), native };
+        // Series of a histogram that does not carry a request label share its child and its own series.
+        bound[rule] = { child: histogram.labels(labels), labels, exposed: exposed.histogram(labels) };
       }
       series = new RequestSeries(model, labelValues, requestLabels, this.hasErrorType, bound);
       this.seriesByKey.set(key, series);
@@ -513,7 +472,7 @@ export class LlmMetricsService {
       }
       this.seriesByKey.delete(key);
       for (const built of this.metrics) {
-        const { spec, name, requestLabels: carried, metric, exposed } = built;
+        const { spec, requestLabels: carried, metric, exposed } = built;
         const dropped = carried.some((label) => evicted.includes(label));
         const counts = spec && countsOf(spec.rule, series);
         if (counts) {
@@ -531,8 +490,6 @@ export class LlmMetricsService {
           if (bound) {
             (metric as Histogram<string>).remove(bound.labels);
             exposed.remove(bound.labels);
-            const natives = this.natives.get(name);
-            natives?.byLabels.delete(seriesKey(natives.labelNames, bound.labels));
           }
         }
       }
@@ -581,12 +538,12 @@ export class LlmMetricsService {
         // prom-client checks a registry's format only for those given here: it is registered later, and renders them in OpenMetrics only.
         enableExemplars: withExemplars,
       });
-      const natives = this.nativeOptions && LATENCY_RULES.has(rule) ? { labelNames, byLabels: new Map<string, NativeHistogram>() } : undefined;
-      if (natives) {
-        this.natives.set(name, natives);
-      }
-      const exposed = new ExposedFamily(name, spec.help, 'histogram', { bounds, exemplars: withExemplars });
-      this.histograms.push({ rule, histogram, requestLabels, natives, exposed });
+      const exposed = new ExposedFamily(name, spec.help, 'histogram', labelNames, {
+        bounds,
+        exemplars: withExemplars,
+        native: LATENCY_RULES.has(rule) ? this.nativeOptions : undefined,
+      });
+      this.histograms.push({ rule, histogram, requestLabels, exposed });
       if (withExemplars) {
         this.exemplarHistograms![rule] = histogram;
       }
@@ -594,7 +551,7 @@ export class LlmMetricsService {
     }
     // The collectors need the metric they belong to: set right after.
     let built: BuiltMetric | undefined;
-    const exposed = new ExposedFamily(name, spec.help, spec.type);
+    const exposed = new ExposedFamily(name, spec.help, spec.type, labelNames);
     const collect = () => {
       this.expireLabels();
       if (built?.spec?.type === 'counter') {
@@ -616,7 +573,7 @@ export class LlmMetricsService {
   private buildOverflowCounter(requestLabels: RequestLabels): BuiltMetric {
     const name = `${this.prefix}_label_overflow_total`;
     const help = 'Request-label values recorded as "other": refused, or new while the cap of distinct values was full';
-    const exposed = new ExposedFamily(name, help, 'counter');
+    const exposed = new ExposedFamily(name, help, 'counter', ['label']);
     /** What prom-client's counter has of each label's overflow. */
     const published = new Map<string, number>();
     const expireLabels = () => this.expireLabels();

@@ -62,6 +62,29 @@ export interface NativeHistogramSnapshot {
   readonly negativeDeltas: readonly number[];
 }
 
+/**
+ * The options of the `nativeHistograms` option (`true`: the defaults;
+ * `false` or none: no native buckets), checked.
+ * @throws TypeError naming the option and what is wrong with it.
+ */
+export function resolveNativeHistogramOptions(option: unknown): NativeHistogramOptions | undefined {
+  if (option === undefined || option === false) {
+    return undefined;
+  }
+  const options = option === true ? {} : option;
+  try {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`got ${describeValue(option)}`);
+    }
+    new NativeHistogram(options);
+  } catch (err) {
+    throw new TypeError(
+      `nestjs-llm-metrics: option "nativeHistograms" must be true or { schema?, zeroThreshold?, maxBuckets? }: ${(err as Error).message.replace(/^nestjs-llm-metrics: /, '')}`,
+    );
+  }
+  return options;
+}
+
 /** The schema a native histogram has unless told otherwise. */
 export const DEFAULT_NATIVE_HISTOGRAM_SCHEMA = 3;
 /** 2^−128, the Go client's `DefNativeHistogramZeroThreshold`. */

@@ -10,7 +10,8 @@ import {
   renderLabels,
   stringLabels,
 } from './exposition-format.js';
-import type { ClassicBucketData } from './protobuf-exposition.js';
+import { NativeHistogram, type NativeHistogramOptions } from './native-histogram.js';
+import type { ClassicBucketData, NativeBucketsData } from './protobuf-exposition.js';
 
 /*
  * The series of this library's metrics as it renders them itself, each
@@ -28,6 +29,8 @@ interface FamilyShape {
   readonly bounds: readonly number[];
   /** Whether a histogram's buckets keep exemplars. */
   readonly exemplars: boolean;
+  /** With these options, a histogram's series keep native buckets too. */
+  readonly native?: NativeHistogramOptions;
 }
 
 /** The labels of a series' lines after their own (a bucket's `le`): the default labels it lacks, then its own, as prom-client orders them. */
@@ -92,6 +95,8 @@ export class HistogramSeries {
   private readonly counts: number[];
   /** By bound, then +Inf. */
   private readonly exemplars: (StoredExemplar | undefined)[] | undefined;
+  /** The same observations in native buckets, if the histogram keeps them. */
+  private readonly native: NativeHistogram | undefined;
   /**
    * The ends of its lines' starts (the same in both formats), encoded once
    * for the default labels they were rendered with: after a bucket's `le`
@@ -108,6 +113,7 @@ export class HistogramSeries {
   ) {
     this.counts = shape.bounds.map(() => 0);
     this.exemplars = shape.exemplars ? Array.from({ length: shape.bounds.length + 1 }, () => undefined) : undefined;
+    this.native = shape.native && new NativeHistogram(shape.native);
   }
 
   /** Adds one observation of `value`, with an exemplar if `exemplarLabels` are given and the histogram keeps them. */
@@ -128,6 +134,12 @@ export class HistogramSeries {
     if (exemplarLabels && this.exemplars) {
       this.exemplars[bucket] = { labelSet: exemplarLabels, value, timestamp: Date.now() / 1000 };
     }
+    this.native?.observe(value);
+  }
+
+  /** The native buckets, if the histogram keeps them. */
+  nativeBuckets(): NativeBucketsData | undefined {
+    return this.native?.snapshot();
   }
 
   /** The buckets, each with the observations up to its bound (those of the buckets below included) and its exemplar, +Inf last. */
@@ -182,9 +194,9 @@ export class HistogramSeries {
   }
 }
 
-/** The key of a label set: its values in order (only a model name can hold a control character, and it comes first). */
-function keyOf(labels: Readonly<Record<string, string>>): string {
-  return Object.values(labels).join('\u0000');
+/** The key of a label set: its values, in the order of `names` (only a model name can hold a control character, and it comes first). */
+function keyOf(names: readonly string[], labels: Readonly<Record<string, string | number | undefined>>): string {
+  return names.map((name) => labels[name]).join('\u0000');
 }
 
 /**
@@ -205,7 +217,9 @@ export class ExposedFamily {
     name: string,
     readonly help: string,
     type: FamilyShape['type'],
-    histogram: { bounds: readonly number[]; exemplars: boolean } = { bounds: [], exemplars: false },
+    /** The names of its labels, in the order its series' label sets have them. */
+    private readonly labelNames: readonly string[],
+    histogram: Pick<FamilyShape, 'bounds' | 'exemplars' | 'native'> = { bounds: [], exemplars: false },
   ) {
     this.shape = { name, type, ...histogram };
     this.heads = new HistogramHeads(this.shape);
@@ -213,7 +227,7 @@ export class ExposedFamily {
 
   /** The counter or gauge series of `labels`, added after the others if it is new. */
   sample(labels: Readonly<Record<string, string>>): SampleSeries {
-    const key = keyOf(labels);
+    const key = keyOf(this.labelNames, labels);
     let series = this.samples.get(key);
     if (!series) {
       series = new SampleSeries(labels, this.shape);
@@ -227,7 +241,7 @@ export class ExposedFamily {
     const previous = new Map(this.samples);
     this.samples.clear();
     for (const { labels, value } of values) {
-      const key = keyOf(labels);
+      const key = keyOf(this.labelNames, labels);
       const series = previous.get(key) ?? new SampleSeries(labels, this.shape);
       series.value = value;
       this.samples.set(key, series);
@@ -236,7 +250,7 @@ export class ExposedFamily {
 
   /** The histogram series of `labels`, listed once it is first observed. */
   histogram(labels: Readonly<Record<string, string>>): HistogramSeries {
-    const key = keyOf(labels);
+    const key = keyOf(this.labelNames, labels);
     let series = this.histograms.get(key);
     if (!series) {
       series = new HistogramSeries(labels, this.shape, this.heads, (observed) => this.observed.set(key, observed));
@@ -247,14 +261,15 @@ export class ExposedFamily {
 
   /** Drops the series of `labels`. */
   remove(labels: Readonly<Record<string, string>>): void {
-    const key = keyOf(labels);
+    const key = keyOf(this.labelNames, labels);
     this.samples.delete(key);
     this.histograms.delete(key);
     this.observed.delete(key);
   }
 
-  get name(): string {
-    return this.shape.name;
+  /** The native buckets of the histogram series with `labels` (any others, e.g. default labels, ignored), if it keeps them. */
+  nativeBuckets(labels: Readonly<Record<string, string | number | undefined>>): NativeBucketsData | undefined {
+    return this.histograms.get(keyOf(this.labelNames, labels))?.nativeBuckets();
   }
 
   get type(): FamilyShape['type'] {

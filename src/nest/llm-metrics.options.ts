@@ -5,7 +5,7 @@ import { resolveBuckets } from '../core/buckets.js';
 import { HISTOGRAM_KEYS, type HistogramBuckets, type HistogramKey, SCHEMAS, type SchemaName, assertMetricPrefix } from '../core/schemas.js';
 import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
 import type { ModelAllowList } from '../core/model-label.policy.js';
-import { NativeHistogram, type NativeHistogramOptions } from '../core/native-histogram.js';
+import { type NativeHistogramOptions, resolveNativeHistogramOptions } from '../core/native-histogram.js';
 import { type RequestLabelSpec, assertLabelTtl, resolveRequestLabels } from '../core/request-label.policy.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
@@ -195,17 +195,7 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   if (options.labelTtl !== undefined) {
     assertLabelTtl(options.labelTtl);
   }
-  const { nativeHistograms } = options;
-  if (nativeHistograms !== undefined && typeof nativeHistograms !== 'boolean') {
-    try {
-      if (typeof nativeHistograms !== 'object' || nativeHistograms === null) {
-        throw new TypeError('not an object');
-      }
-      new NativeHistogram(nativeHistograms);
-    } catch {
-      throw invalid('nativeHistograms', 'true or { schema?: -4..8, zeroThreshold?: a finite number ≥ 0, maxBuckets?: an integer ≥ 0 }', nativeHistograms);
-    }
-  }
+  resolveNativeHistogramOptions(options.nativeHistograms);
 }
 
 /** Checks the options that shape the module definition (`path`, `controller`, `guards`). */

@@ -104,6 +104,11 @@ export function stringLabels(labels: LabelSet, without?: string): Record<string,
   return strings;
 }
 
+/** Default labels as the renderers take them: none when there are none. */
+export function defaultLabelsOf(labels: LabelSet | undefined): LabelSet | undefined {
+  return labels && Object.keys(labels).length > 0 ? labels : undefined;
+}
+
 /** `labels` with the `defaults` they lack (or have empty) added last, as prom-client's `getMetricsAsJSON()` adds a registry's default labels. */
 export function withDefaultLabels<T extends LabelSet>(labels: T, defaults: LabelSet | undefined): T {
   if (!defaults) {

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } fr
 import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
-import { type ExpositionWriter, type LabelSet, type TextFormat, withDefaultLabels } from './exposition-format.js';
+import { type ExpositionWriter, type LabelSet, type TextFormat, defaultLabelsOf, withDefaultLabels } from './exposition-format.js';
 import { type BoundHistogram, type Clock, type Count, type CountLabels, type Counts, type GuardContext, InflightGuard, RequestSeries } from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
@@ -264,10 +264,8 @@ export class LlmMetricsService {
    */
   async render(writer: ExpositionWriter, format: TextFormat = 'text', options: RenderOptions = {}): Promise<void> {
     const slices = options.slices ?? new RenderSlices();
-    const defaults = options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
-    this.expireLabels();
-    for (const built of this.metrics) {
-      await this.refresh(built, slices);
+    const defaults = defaultLabelsOf(options.defaultLabels);
+    for await (const built of this.refreshed(slices)) {
       if (format === 'text' && !writer.empty) {
         writer.lineFeed();
       }
@@ -289,11 +287,8 @@ export class LlmMetricsService {
    */
   async renderProtobuf(writer: ProtobufExpositionWriter, options: RenderOptions = {}): Promise<void> {
     const slices = options.slices ?? new RenderSlices();
-    const defaults = options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
-    this.expireLabels();
-    for (const built of this.metrics) {
-      await this.refresh(built, slices);
-      const { name, exposed } = built;
+    const defaults = defaultLabelsOf(options.defaultLabels);
+    for await (const { name, exposed } of this.refreshed(slices)) {
       writer.family(name, exposed.help, exposed.type);
       for (const series of exposed.series()) {
         const labels = withDefaultLabels(series.labels, defaults);
@@ -310,22 +305,30 @@ export class LlmMetricsService {
     }
   }
 
-  /** Brings the series this library renders of `built` up to date: a counter's counts, a gauge's measures. */
-  private async refresh(built: BuiltMetric, slices: RenderSlices): Promise<void> {
-    const { spec, exposed } = built;
-    if (spec === undefined) {
-      for (const [label, total] of this.requestLabels?.overflows() ?? []) {
-        exposed.sample({ label }).value = total;
-      }
-    } else if (spec.type === 'counter') {
-      for (const series of this.seriesByKey.values()) {
-        this.flushCounts(built, series, 'exposed');
-        if (slices.due()) {
-          await slices.pause();
+  /**
+   * Each metric in turn, its series as this library renders them brought up
+   * to date first (a counter's counts, a gauge's measures), once the
+   * request-label values idle for the TTL are forgotten.
+   */
+  private async *refreshed(slices: RenderSlices): AsyncGenerator<BuiltMetric> {
+    this.expireLabels();
+    for (const built of this.metrics) {
+      const { spec, exposed } = built;
+      if (spec === undefined) {
+        for (const [label, total] of this.requestLabels?.overflows() ?? []) {
+          exposed.sample({ label }).value = total;
         }
+      } else if (spec.type === 'counter') {
+        for (const series of this.seriesByKey.values()) {
+          this.flushCounts(built, series, 'exposed');
+          if (slices.due()) {
+            await slices.pause();
+          }
+        }
+      } else if (spec.type === 'gauge') {
+        exposed.setSamples(this.gaugeValues(built));
       }
-    } else if (spec.type === 'gauge') {
-      exposed.setSamples(this.gaugeValues(built));
+      yield built;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Registry, RegistryContentType } from 'prom-client';
-import { type ExpositionBuffers, ExpositionWriter, type LabelSet, type TextFormat, withDefaultLabels } from './exposition-format.js';
+import { type ExpositionBuffers, ExpositionWriter, type LabelSet, type TextFormat, defaultLabelsOf, withDefaultLabels } from './exposition-format.js';
 import type { LlmMetricsService } from './llm-metrics.service.js';
 import { type MetricJson, renderOpenMetricsFamily } from './openmetrics.js';
 import { ProtobufExpositionWriter, familyFromJson } from './protobuf-exposition.js';
@@ -18,11 +18,6 @@ export interface RenderRegistryOptions {
 /** `metric`'s samples with the default labels they lack added last, as `getMetricsAsJSON()` adds them. */
 function withDefaults(metric: MetricJson, defaults: LabelSet | undefined): MetricJson {
   return defaults ? { ...metric, values: metric.values.map((value) => ({ ...value, labels: withDefaultLabels(value.labels, defaults) })) } : metric;
-}
-
-/** The default labels, if there are any. */
-function defaultsOf(options: RenderRegistryOptions): LabelSet | undefined {
-  return options.defaultLabels && Object.keys(options.defaultLabels).length > 0 ? options.defaultLabels : undefined;
 }
 
 /** The registry's metrics that are not `service`'s, as `get()` gives them, in the registry's order. */
@@ -49,7 +44,7 @@ export async function renderRegistry(
   format: TextFormat,
   options: RenderRegistryOptions = {},
 ): Promise<Buffer[]> {
-  const defaults = defaultsOf(options);
+  const defaults = defaultLabelsOf(options.defaultLabels);
   const writer = new ExpositionWriter(options.buffers);
   const slices = options.slices ?? new RenderSlices();
   await service.render(writer, format, { defaultLabels: defaults, slices });
@@ -80,7 +75,7 @@ export async function renderRegistryProtobuf(
   service: LlmMetricsService,
   options: RenderRegistryOptions = {},
 ): Promise<Buffer[]> {
-  const defaults = defaultsOf(options);
+  const defaults = defaultLabelsOf(options.defaultLabels);
   const writer = new ProtobufExpositionWriter(options.buffers);
   const slices = options.slices ?? new RenderSlices();
   await service.renderProtobuf(writer, { defaultLabels: defaults, slices });

@@ -391,7 +391,7 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
   });
 
   it('records request_type "stream" only for the JSON boolean true', async () => {
-    for (const [i, { what, stream }] of STREAM_VALUES.entries()) {
+    for (const [i, { stream }] of STREAM_VALUES.entries()) {
       const body = { model: `stream-value-${i}`, ...(stream === undefined ? {} : { stream }) };
       await exchange(apps.tracked, apps.untracked, json(body), 200);
       // The @Res() route streams only for `stream === true` too, and answers JSON otherwise.

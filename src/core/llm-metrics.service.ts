@@ -227,7 +227,7 @@ export class LlmMetricsService {
     const buckets = this.bucketsOf(options);
     const metrics = this.schema.metrics
       .filter((spec) => !(spec.tokens && options.streamingMetrics === false) && !(spec.rule === 'ready' && !options.modelReady))
-      .map((spec) => this.build(spec, buckets, options));
+      .map((spec) => this.build(spec, buckets));
     this.metrics = requestLabels ? [...metrics, this.buildOverflowCounter(requestLabels)] : metrics;
   }
 
@@ -525,7 +525,7 @@ export class LlmMetricsService {
   }
 
   /** The prom-client metric of `spec`, whose `collect` publishes what the requests counted, and its series as this library renders them. */
-  private build(spec: MetricSpec, buckets: HistogramBuckets, options: LlmMetricsServiceOptions): BuiltMetric {
+  private build(spec: MetricSpec, buckets: HistogramBuckets): BuiltMetric {
     const name = `${this.prefix}${this.schema.infix}${spec.suffix}`;
     const schemaLabels = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : spec.labels;
     const requestLabels = this.carriedLabels.get(spec.suffix) ?? NO_LABEL_VALUES;
@@ -553,6 +553,7 @@ export class LlmMetricsService {
       return { spec, name, schemaLabels, requestLabels, metric: histogram, exposed };
     }
     // The collectors need the metric they belong to: set right after.
+    // eslint-disable-next-line prefer-const
     let built: BuiltMetric | undefined;
     const exposed = new ExposedFamily(name, spec.help, spec.type, labelNames);
     const collect = () => {

@@ -80,6 +80,7 @@ export function resolveNativeHistogramOptions(option: unknown): NativeHistogramO
   } catch (err) {
     throw new TypeError(
       `nestjs-llm-metrics: option "nativeHistograms" must be true or { schema?, zeroThreshold?, maxBuckets? }: ${(err as Error).message.replace(/^nestjs-llm-metrics: /, '')}`,
+      { cause: err },
     );
   }
   return options;

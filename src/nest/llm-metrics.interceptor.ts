@@ -26,7 +26,7 @@ function nodeResponseOf(response: unknown): ServerResponse | undefined {
 @Injectable()
 export class LlmMetricsInterceptor implements NestInterceptor {
   /** The endpoint of each route, by controller and handler: its metadata, read once. */
-  private readonly endpoints = new WeakMap<Function, Map<Function, EndpointName | undefined>>();
+  private readonly endpoints = new WeakMap<object, Map<object, EndpointName | undefined>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -54,7 +54,7 @@ export class LlmMetricsInterceptor implements NestInterceptor {
   }
 
   /** The endpoint `@TrackLlm()` gave the route (the method's, else the class's), or `undefined`. */
-  private endpointOf(handler: Function, controller: Function): EndpointName | undefined {
+  private endpointOf(handler: ReturnType<ExecutionContext['getHandler']>, controller: ReturnType<ExecutionContext['getClass']>): EndpointName | undefined {
     let byHandler = this.endpoints.get(controller);
     if (!byHandler) {
       byHandler = new Map();

@@ -74,26 +74,26 @@ class ResponseWatch {
 
 // The wrappers of every watched response: shared functions that find the watch through the response.
 
-function watchedWriteHead(this: WatchedResponse) {
+function watchedWriteHead(this: WatchedResponse, ...args: unknown[]) {
   const watch = this[WATCH];
-  watch.seeHead(arguments[arguments.length - 1]);
-  return Reflect.apply(watch.writeHead, this, arguments);
+  watch.seeHead(args[args.length - 1]);
+  return Reflect.apply(watch.writeHead, this, args);
 }
 
-function watchedWrite(this: WatchedResponse, chunk: unknown) {
+function watchedWrite(this: WatchedResponse, ...args: unknown[]) {
   const watch = this[WATCH];
   if (!watch.ending) {
-    watch.seeChunk(chunk);
+    watch.seeChunk(args[0]);
   }
-  return Reflect.apply(watch.write, this, arguments);
+  return Reflect.apply(watch.write, this, args);
 }
 
-function watchedEnd(this: WatchedResponse, chunk?: unknown) {
+function watchedEnd(this: WatchedResponse, ...args: unknown[]) {
   const watch = this[WATCH];
-  watch.seeChunk(chunk);
+  watch.seeChunk(args[0]);
   watch.ending = true;
   try {
-    return Reflect.apply(watch.end, this, arguments);
+    return Reflect.apply(watch.end, this, args);
   } finally {
     watch.ending = false;
   }

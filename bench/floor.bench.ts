@@ -6,9 +6,20 @@ import { fmt, heading, line } from './support/rounds.js';
 /** The guard's whole work for one request against the bare prom-client calls it makes. */
 export async function floor(timeMs: number) {
   const service = new LlmMetricsService('floor');
-  const counter = new Counter({ name: 'bare_requests_total', help: 'h', labelNames: ['model', 'endpoint', 'request_type', 'status'], registers: [] });
+  const counter = new Counter({
+    name: 'bare_requests_total',
+    help: 'h',
+    labelNames: ['model', 'endpoint', 'request_type', 'status'],
+    registers: [],
+  });
   const gauge = new Gauge({ name: 'bare_inflight', help: 'h', labelNames: ['model'], registers: [] });
-  const histogram = new Histogram({ name: 'bare_duration', help: 'h', labelNames: ['model'], buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [] });
+  const histogram = new Histogram({
+    name: 'bare_duration',
+    help: 'h',
+    labelNames: ['model'],
+    buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [],
+  });
   const tasks: [string, () => void][] = [
     [
       'guard: createInflightGuard + markOk + finish',

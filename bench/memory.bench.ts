@@ -10,7 +10,9 @@ function heapMb(): number {
 
 /** Heap after many tracked requests over a few models, and after many distinct hostile names. */
 export function memory(requests: number, hostileNames: number) {
-  heading(`Memory (heap used after GC; run with --expose-gc${(globalThis as { gc?: unknown }).gc ? '' : ': NOT AVAILABLE, figures include garbage'})`);
+  heading(
+    `Memory (heap used after GC; run with --expose-gc${(globalThis as { gc?: unknown }).gc ? '' : ': NOT AVAILABLE, figures include garbage'})`,
+  );
   const registry = new Registry();
   const service = new LlmMetricsService('mem', { maxModels: 100 });
   service.register(registry);
@@ -30,9 +32,13 @@ export function memory(requests: number, hostileNames: number) {
   const half = heapMb();
   run(requests / 2, (i) => `model-${i % 100}`);
   const after = heapMb();
-  line(`- ${requests.toLocaleString('en')} tracked requests over 100 models: ${fmt(before, 1)} MB → ${fmt(half, 1)} MB (half-way) → ${fmt(after, 1)} MB (Δ ${fmt(after - before, 2)} MB)`);
+  line(
+    `- ${requests.toLocaleString('en')} tracked requests over 100 models: ${fmt(before, 1)} MB → ${fmt(half, 1)} MB (half-way) → ${fmt(after, 1)} MB (Δ ${fmt(after - before, 2)} MB)`,
+  );
   const hostileBefore = heapMb();
   run(hostileNames, (i) => `hostile-${i}-${'x'.repeat(200)}`);
   const hostileAfter = heapMb();
-  line(`- ${hostileNames.toLocaleString('en')} distinct hostile model names (maxModels 100): ${fmt(hostileBefore, 1)} MB → ${fmt(hostileAfter, 1)} MB (Δ ${fmt(hostileAfter - hostileBefore, 2)} MB)`);
+  line(
+    `- ${hostileNames.toLocaleString('en')} distinct hostile model names (maxModels 100): ${fmt(hostileBefore, 1)} MB → ${fmt(hostileAfter, 1)} MB (Δ ${fmt(hostileAfter - hostileBefore, 2)} MB)`,
+  );
 }

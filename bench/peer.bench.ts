@@ -1,4 +1,15 @@
-import { Body, type CallHandler, Controller, type ExecutionContext, HttpCode, Injectable, Module, type NestInterceptor, Post, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  type CallHandler,
+  Controller,
+  type ExecutionContext,
+  HttpCode,
+  Injectable,
+  Module,
+  type NestInterceptor,
+  Post,
+  UseInterceptors,
+} from '@nestjs/common';
 import { InjectMetric, PrometheusModule, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { type Observable, finalize, of, tap } from 'rxjs';
@@ -67,7 +78,12 @@ class PeerBenchController {
     HandWrittenMetricsInterceptor,
     makeCounterProvider({ name: 'peer_requests_total', help: 'requests', labelNames: ['model', 'endpoint', 'request_type', 'status'] }),
     makeGaugeProvider({ name: 'peer_inflight_requests', help: 'inflight', labelNames: ['model'] }),
-    makeHistogramProvider({ name: 'peer_request_duration_seconds', help: 'duration', labelNames: ['model'], buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256] }),
+    makeHistogramProvider({
+      name: 'peer_request_duration_seconds',
+      help: 'duration',
+      labelNames: ['model'],
+      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256],
+    }),
   ],
 })
 class PeerBenchModule {}
@@ -79,7 +95,9 @@ export async function peerComparison(adapter: AdapterName, rounds: number, reque
   const { app, request } = await createInjectableApp(PeerBenchModule, adapter);
   const results = await timeRoutes(request, VARIANTS, { rounds, perRound: requestsPerRound, payload: { model: 'bench-model' } });
   await app.close();
-  heading(`The peer, ${adapter}: @willsoto/nestjs-prometheus + a hand-written interceptor (${rounds} rounds × ${requestsPerRound}; µs/request)`);
+  heading(
+    `The peer, ${adapter}: @willsoto/nestjs-prometheus + a hand-written interceptor (${rounds} rounds × ${requestsPerRound}; µs/request)`,
+  );
   for (const variant of VARIANTS) {
     line(`- ${variant.padEnd(10)} ${spread(results[variant])} µs`);
   }

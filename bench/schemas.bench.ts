@@ -24,7 +24,9 @@ export async function schemaCost(adapter: AdapterName, rounds: number, perRound:
   });
   await streaming.close();
 
-  heading(`The two schemas, ${adapter} (${rounds} rounds × ${perRound} requests and × ${streamsPerRound} streams of 64 chunks; µs: median [min–max])`);
+  heading(
+    `The two schemas, ${adapter} (${rounds} rounds × ${perRound} requests and × ${streamsPerRound} streams of 64 chunks; µs: median [min–max])`,
+  );
   for (const variant of variants) {
     line(`- unary ${variant.padEnd(22)} ${spread(unaryResults[variant])} µs/request`);
   }

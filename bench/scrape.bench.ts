@@ -74,7 +74,9 @@ async function stallDuring(render: () => Promise<unknown>): Promise<{ renderMs: 
  * stall while each renders 1 000 models beside a live stream.
  */
 export async function scrapeCost(sizes: number[], renders: number) {
-  heading(`Scrape cost: N models × ${ENDPOINTS.length} endpoints × 2 request types × 2 statuses, every streaming histogram (${renders} renders each, interleaved)`);
+  heading(
+    `Scrape cost: N models × ${ENDPOINTS.length} endpoints × 2 request types × 2 statuses, every streaming histogram (${renders} renders each, interleaved)`,
+  );
   const perModel: number[] = [];
   for (const models of sizes) {
     const { registry, service } = serviceWithTraffic(models);
@@ -112,14 +114,22 @@ export async function scrapeCost(sizes: number[], renders: number) {
         `prom-client ÷ ours: ${fmt(theirs / ours, 1)} (target ≥ 5); same text: ${identical ? 'yes' : 'NO'}`,
     );
   }
-  line(`- ours alone, µs per model, largest ÷ smallest size: ${fmt(perModel[perModel.length - 1] / perModel[0], 2)} (target ≤ 1.3; 1.0 = linear)`);
+  line(
+    `- ours alone, µs per model, largest ÷ smallest size: ${fmt(perModel[perModel.length - 1] / perModel[0], 2)} (target ≤ 1.3; 1.0 = linear)`,
+  );
 
   const { registry, service } = serviceWithTraffic(1000);
   const buffers = new ExpositionBuffers();
   // A first render of each, outside the figures: ours renders each series' labels then, once.
   await registry.metrics();
   await renderRegistry(registry, service, 'text');
-  const stalls = { 'prom-client': [] as number[], ours: [] as number[], idle: [] as number[], slices: [] as number[], protobufSlices: [] as number[] };
+  const stalls = {
+    'prom-client': [] as number[],
+    ours: [] as number[],
+    idle: [] as number[],
+    slices: [] as number[],
+    protobufSlices: [] as number[],
+  };
   const loopDelays = { 'prom-client': [] as number[], ours: [] as number[], idle: [] as number[] };
   let oursMs = 10;
   for (let i = 0; i < renders; i++) {

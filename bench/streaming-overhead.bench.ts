@@ -58,7 +58,9 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
     }),
   ) as Record<(typeof VARIANTS)[number], Summary & { samples: number[] }>;
   await app.close();
-  heading(`Streaming overhead, ${adapter} (${rounds} rounds × ${streamsPerRound} streams of ${CHUNKS} chunks; k tokens/s: median [min–max])`);
+  heading(
+    `Streaming overhead, ${adapter} (${rounds} rounds × ${streamsPerRound} streams of ${CHUNKS} chunks; k tokens/s: median [min–max])`,
+  );
   for (const variant of VARIANTS) {
     line(`- ${variant.padEnd(10)} ${spread(results[variant], 1)} k tokens/s`);
   }

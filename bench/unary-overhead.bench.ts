@@ -15,6 +15,8 @@ export async function unaryOverhead(adapter: AdapterName, rounds: number, reques
   }
   ratioLine('rps tracked ÷ do-nothing', results['do-nothing'].samples, results.tracked.samples, '≥ 0.98');
   ratioLine('rps tracked ÷ undecorated', results.undecorated.samples, results.tracked.samples, '(information)');
-  line(`- Nest's interceptor pipeline (do-nothing − undecorated): ${fmt(results['do-nothing'].median - results.undecorated.median)} µs; the tracking's own work (tracked − do-nothing): ${fmt(results.tracked.median - results['do-nothing'].median)} µs`);
+  line(
+    `- Nest's interceptor pipeline (do-nothing − undecorated): ${fmt(results['do-nothing'].median - results.undecorated.median)} µs; the tracking's own work (tracked − do-nothing): ${fmt(results.tracked.median - results['do-nothing'].median)} µs`,
+  );
   return results;
 }

@@ -29,7 +29,13 @@ export { type BucketsOption, type LogBuckets, logBuckets } from './core/buckets.
 export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/openai-payload.js';
 export { SseEventReader } from './core/sse-event-reader.js';
 export { renderOpenMetrics } from './core/openmetrics.js';
-export { ExpositionBuffers, type ExpositionFormat, ExpositionWriter, type TextFormat, expositionFormatFor } from './core/exposition-format.js';
+export {
+  ExpositionBuffers,
+  type ExpositionFormat,
+  ExpositionWriter,
+  type TextFormat,
+  expositionFormatFor,
+} from './core/exposition-format.js';
 export { type RenderRegistryOptions, renderRegistry, renderRegistryProtobuf } from './core/registry-exposition.js';
 export { RenderSlices } from './core/series-exposition.js';
 export { PROTOBUF_EXPOSITION_CONTENT_TYPE, ProtobufExpositionWriter, renderProtobuf } from './core/protobuf-exposition.js';

@@ -11,10 +11,23 @@ function chat(port: number, agent: Agent, apiKey: string): Promise<string> {
   const body = JSON.stringify({ model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }] });
   return new Promise((resolveWorker, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/chat/completions',
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${apiKey}`,
+          traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`,
+        },
+      },
       (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolveWorker(String(res.headers['x-worker'])) : reject(new Error(`status ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolveWorker(String(res.headers['x-worker'])) : reject(new Error(`status ${res.statusCode}`)),
+        );
       },
     );
     req.on('error', reject);
@@ -57,7 +70,9 @@ describe('cluster mode', () => {
     expect(workers.size).toBe(2);
     expect(byTenant.acme.size).toBe(2);
 
-    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    });
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await response.text();
     const labels = { model: 'mock-llama-3-8b', endpoint: 'chat_completions', request_type: 'unary', status: 'success' };

@@ -69,7 +69,9 @@ describe.each(ADAPTERS)('with the packages users combine it with (%s)', (adapter
   }
 
   it('counts a body a global ValidationPipe refuses (class-validator DTO) once, as an error', async () => {
-    const app = await start(appOf({ controllers: [ValidatedChatController], providers: [{ provide: APP_PIPE, useValue: new ValidationPipe() }] }));
+    const app = await start(
+      appOf({ controllers: [ValidatedChatController], providers: [{ provide: APP_PIPE, useValue: new ValidationPipe() }] }),
+    );
     const refused = await postJson(app.baseUrl, '/v1/chat/completions', { model: 'm', messages: 'not an array' });
     expect(refused.status).toBe(400);
     expect(JSON.parse(refused.text).message).toEqual(['messages must be an array']);
@@ -95,7 +97,11 @@ describe.each(ADAPTERS)('with the packages users combine it with (%s)', (adapter
 
     it('does not count an answer a global CacheInterceptor serves before any route interceptor runs', async () => {
       const app = await start(
-        appOf({ imports: [CacheModule.register()], controllers: [CachedChatController], providers: [{ provide: APP_INTERCEPTOR, useClass: CacheInterceptor }] }),
+        appOf({
+          imports: [CacheModule.register()],
+          controllers: [CachedChatController],
+          providers: [{ provide: APP_INTERCEPTOR, useClass: CacheInterceptor }],
+        }),
       );
       await postJson(app.baseUrl, '/cached', { model: 'm' });
       const cached = await postJson(app.baseUrl, '/cached', { model: 'm' });
@@ -112,7 +118,9 @@ describe.each(ADAPTERS)('with the packages users combine it with (%s)', (adapter
   });
 
   it('counts a route whose answer a global interceptor maps once, the answer mapped', async () => {
-    const app = await start(appOf({ controllers: [PlainChatController], providers: [{ provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor }] }));
+    const app = await start(
+      appOf({ controllers: [PlainChatController], providers: [{ provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor }] }),
+    );
     const response = await postJson(app.baseUrl, '/chat', { model: 'm' });
     expect([response.status, JSON.parse(response.text)]).toEqual([200, { data: { model: 'm' } }]);
     await expectCounts(app, [[chat('success'), 1]]);
@@ -226,7 +234,9 @@ describe('@nestjs/swagger', () => {
     const document = (await documentOf(SampleAppModule.register({ tokenDelayMs: 0 }))) as {
       paths: Record<string, Record<string, { parameters?: unknown[]; requestBody?: unknown }>>;
     };
-    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    );
     expect(operations.map(({ method, path }) => `${method} ${path}`).sort()).toEqual([
       'get /metrics',
       'get /v1/models',

@@ -10,11 +10,20 @@ const SMALL = 'mock-gpt-small';
 /** Models of the mock engine that fail every request with a status. */
 const FAILURES = { 'mock-busy': 429, 'mock-broken': 500, 'mock-partial': 501, 'mock-loading': 503, 'mock-saturated': 529 };
 
-const chat = (model: string, content: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content }], ...extra });
+const chat = (model: string, content: string, extra: Record<string, unknown> = {}) => ({
+  model,
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 /** The sample in the dynamo-frontend schema. */
 function frontendApp(options: SampleOptions = {}) {
-  return AppModule.register({ tokenDelayMs: 2, failures: FAILURES, ...options, metrics: { schema: 'dynamo-frontend', ...options.metrics } });
+  return AppModule.register({
+    tokenDelayMs: 2,
+    failures: FAILURES,
+    ...options,
+    metrics: { schema: 'dynamo-frontend', ...options.metrics },
+  });
 }
 
 describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapter) => {
@@ -42,7 +51,12 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
       expect(text).toContain(`# HELP ${P}${suffix} ${help}\n# TYPE ${P}${suffix} ${type}\n`);
       const samples = parseExposition(text).filter(({ name }) => name.startsWith(`${P}${suffix}`));
       for (const sample of samples) {
-        expect({ suffix, labels: Object.keys(sample.labels).filter((label) => label !== 'le').sort() }).toEqual({ suffix, labels: [...labels].sort() });
+        expect({
+          suffix,
+          labels: Object.keys(sample.labels)
+            .filter((label) => label !== 'le')
+            .sort(),
+        }).toEqual({ suffix, labels: [...labels].sort() });
       }
     }
     for (const [suffix, le] of Object.entries(DYNAMO_FRONTEND_LE)) {
@@ -57,11 +71,24 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
     const prompt = 'a prompt the prefix cache will hold';
     for (let i = 0; i < 2; i++) {
       const response = await counted('/v1/chat/completions', chat(LLAMA, prompt));
-      expect(JSON.parse(response.text).usage).toEqual({ prompt_tokens: 7, completion_tokens: 16, total_tokens: 23, prompt_tokens_details: { cached_tokens: i * 7 } });
+      expect(JSON.parse(response.text).usage).toEqual({
+        prompt_tokens: 7,
+        completion_tokens: 16,
+        total_tokens: 23,
+        prompt_tokens_details: { cached_tokens: i * 7 },
+      });
     }
     const text = await metrics();
     const llama = { model: LLAMA };
-    expect(valueOf(text, `${P}requests_total`, { ...llama, endpoint: 'chat_completions', request_type: 'unary', status: 'success', error_type: '' })).toBe(2);
+    expect(
+      valueOf(text, `${P}requests_total`, {
+        ...llama,
+        endpoint: 'chat_completions',
+        request_type: 'unary',
+        status: 'success',
+        error_type: '',
+      }),
+    ).toBe(2);
     expect(valueOf(text, `${P}requests_started_total`, { ...llama, endpoint: 'chat_completions', request_type: 'unary' })).toBe(2);
     expect(valueOf(text, `${P}input_sequence_tokens_sum`, llama)).toBe(14);
     expect(valueOf(text, `${P}output_sequence_tokens_sum`, llama)).toBe(32);
@@ -78,7 +105,8 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
     await counted('/v1/completions', { model: SMALL, prompt: 'once upon a time', stream: true, stream_options: { include_usage: true } });
     await counted('/v1/chat/completions/sse', chat(SMALL, 'through sse'));
     const text = await metrics();
-    const grown = (name: string, labels: Record<string, string> = {}) => sumOf(text, name, { model: SMALL, ...labels }) - sumOf(before, name, { model: SMALL, ...labels });
+    const grown = (name: string, labels: Record<string, string> = {}) =>
+      sumOf(text, name, { model: SMALL, ...labels }) - sumOf(before, name, { model: SMALL, ...labels });
     // The @Sse() route streams though its body does not say so: a stream from its start.
     expect(grown(`${P}requests_started_total`, { request_type: 'stream' })).toBe(3);
     expect(grown(`${P}time_to_first_token_seconds_count`)).toBe(3);
@@ -87,7 +115,9 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
     expect(grown(`${P}output_sequence_tokens_sum`)).toBe(48);
     expect(grown(`${P}input_sequence_tokens_count`)).toBe(2);
     for (const endpoint of ['chat_completions', 'completions']) {
-      expect(sumOf(text, `${P}requests_total`, { model: SMALL, endpoint, request_type: 'stream', status: 'success', error_type: '' })).toBeGreaterThanOrEqual(1);
+      expect(
+        sumOf(text, `${P}requests_total`, { model: SMALL, endpoint, request_type: 'stream', status: 'success', error_type: '' }),
+      ).toBeGreaterThanOrEqual(1);
     }
     expect(valueOf(text, `${P}queued_requests`, { model: SMALL })).toBe(0);
     expect(valueOf(text, `${P}active_requests`, { model: SMALL })).toBe(0);
@@ -100,7 +130,15 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
     const grown = (name: string) => sumOf(text, name, { model: LLAMA }) - sumOf(before, name, { model: LLAMA });
     expect(grown(`${P}embedding_latency_seconds_count`)).toBe(1);
     expect(grown(`${P}input_sequence_tokens_sum`)).toBe(4);
-    expect(valueOf(text, `${P}requests_total`, { model: LLAMA, endpoint: 'embeddings', request_type: 'unary', status: 'success', error_type: '' })).toBe(1);
+    expect(
+      valueOf(text, `${P}requests_total`, {
+        model: LLAMA,
+        endpoint: 'embeddings',
+        request_type: 'unary',
+        status: 'success',
+        error_type: '',
+      }),
+    ).toBe(1);
   });
 
   it.each([
@@ -115,16 +153,29 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
     const before = await requests({ model, endpoint: 'chat_completions', request_type: 'unary', status: 'error', error_type: errorType });
     const response = await counted('/v1/chat/completions', body);
     expect(response.status).toBe(status);
-    expect(await requests({ model, endpoint: 'chat_completions', request_type: 'unary', status: 'error', error_type: errorType })).toBe(before + 1);
+    expect(await requests({ model, endpoint: 'chat_completions', request_type: 'unary', status: 'error', error_type: errorType })).toBe(
+      before + 1,
+    );
   });
 
   it('counts a stream its client abandons as a disconnect, a cancellation and a cancelled request, with nothing left active', async () => {
     const before = await metrics();
     await abandonAfter(app.baseUrl, '/v1/chat/completions', { body: chat(LLAMA, 'abandon me', { stream: true }), chunks: 2 });
-    const text = await eventually(metrics, (current) => sumOf(current, `${P}disconnected_clients`) > sumOf(before, `${P}disconnected_clients`));
+    const text = await eventually(
+      metrics,
+      (current) => sumOf(current, `${P}disconnected_clients`) > sumOf(before, `${P}disconnected_clients`),
+    );
     expect(sumOf(text, `${P}disconnected_clients`) - sumOf(before, `${P}disconnected_clients`)).toBe(1);
     expect(valueOf(text, `${P}model_cancellation_total`, { model: LLAMA, endpoint: 'chat_completions', request_type: 'stream' })).toBe(1);
-    expect(valueOf(text, `${P}requests_total`, { model: LLAMA, endpoint: 'chat_completions', request_type: 'stream', status: 'error', error_type: 'cancelled' })).toBe(1);
+    expect(
+      valueOf(text, `${P}requests_total`, {
+        model: LLAMA,
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+        status: 'error',
+        error_type: 'cancelled',
+      }),
+    ).toBe(1);
     expect(valueOf(text, `${P}active_requests`, { model: LLAMA })).toBe(0);
     expect(valueOf(text, `${P}queued_requests`, { model: LLAMA })).toBe(0);
   });
@@ -151,7 +202,10 @@ describe.each(ADAPTERS)('a live, slow stream in the dynamo-frontend schema (%s)'
   const gauges = async () => {
     const text = await scrape(app.baseUrl);
     return Object.fromEntries(
-      ['active_requests', 'inflight_requests', 'queued_requests', 'output_tokens_total'].map((name) => [name, valueOf(text, `${P}${name}`, { model: LLAMA })]),
+      ['active_requests', 'inflight_requests', 'queued_requests', 'output_tokens_total'].map((name) => [
+        name,
+        valueOf(text, `${P}${name}`, { model: LLAMA }),
+      ]),
     );
   };
 
@@ -172,8 +226,24 @@ describe.each(ADAPTERS)('a live, slow stream in the dynamo-frontend schema (%s)'
       (current) => valueOf(current, `${P}active_requests`, { model: LLAMA }) === 0,
     );
     expect(valueOf(text, `${P}model_rejection_total`, { model: LLAMA, endpoint: 'chat_completions' })).toBe(1);
-    expect(valueOf(text, `${P}requests_total`, { model: LLAMA, endpoint: 'chat_completions', request_type: 'unary', status: 'error', error_type: 'overload' })).toBe(1);
-    expect(valueOf(text, `${P}requests_total`, { model: LLAMA, endpoint: 'chat_completions', request_type: 'stream', status: 'success', error_type: '' })).toBe(1);
+    expect(
+      valueOf(text, `${P}requests_total`, {
+        model: LLAMA,
+        endpoint: 'chat_completions',
+        request_type: 'unary',
+        status: 'error',
+        error_type: 'overload',
+      }),
+    ).toBe(1);
+    expect(
+      valueOf(text, `${P}requests_total`, {
+        model: LLAMA,
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+        status: 'success',
+        error_type: '',
+      }),
+    ).toBe(1);
     expect(valueOf(text, `${P}output_tokens_total`, { model: LLAMA })).toBe(3);
   });
 });

@@ -66,15 +66,23 @@ describe.each(ADAPTERS)('exemplars (%s)', (adapter) => {
   it("puts the traceparent's ids on the duration, time-to-first-token and inter-token-latency buckets of OpenMetrics scrapes", async () => {
     const exemplars = exemplarsOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS));
     const tracesOn = (name: string, model: string) =>
-      exemplars.filter((exemplar) => exemplar.name === `${PREFIX}${name}_bucket` && exemplar.labels.model === model).map((exemplar) => exemplar.exemplarLabels);
+      exemplars
+        .filter((exemplar) => exemplar.name === `${PREFIX}${name}_bucket` && exemplar.labels.model === model)
+        .map((exemplar) => exemplar.exemplarLabels);
     expect(tracesOn('request_duration_seconds', LLAMA)).toEqual([STREAM_TRACE]);
     expect(tracesOn('time_to_first_token_seconds', LLAMA)).toEqual([STREAM_TRACE]);
     expect(tracesOn('inter_token_latency_seconds', LLAMA).length).toBeGreaterThan(0);
-    expect(new Set(tracesOn('inter_token_latency_seconds', LLAMA).map((labels) => JSON.stringify(labels)))).toEqual(new Set([JSON.stringify(STREAM_TRACE)]));
+    expect(new Set(tracesOn('inter_token_latency_seconds', LLAMA).map((labels) => JSON.stringify(labels)))).toEqual(
+      new Set([JSON.stringify(STREAM_TRACE)]),
+    );
     expect(tracesOn('request_duration_seconds', SMALL)).toEqual([UNARY_TRACE]);
     // Only those three histograms carry them; each exemplar lies in the bucket it is on, and was taken just now.
     expect(new Set(exemplars.map((exemplar) => exemplar.name))).toEqual(
-      new Set([`${PREFIX}request_duration_seconds_bucket`, `${PREFIX}time_to_first_token_seconds_bucket`, `${PREFIX}inter_token_latency_seconds_bucket`]),
+      new Set([
+        `${PREFIX}request_duration_seconds_bucket`,
+        `${PREFIX}time_to_first_token_seconds_bucket`,
+        `${PREFIX}inter_token_latency_seconds_bucket`,
+      ]),
     );
     for (const exemplar of exemplars) {
       expect(exemplar.value).toBeLessThanOrEqual(Number(exemplar.labels.le));
@@ -89,7 +97,9 @@ describe.each(ADAPTERS)('exemplars (%s)', (adapter) => {
       expect(classic).not.toContain(' # {');
       expect(promtoolCheck(classic)).toEqual({ status: 0, output: '' });
       expect(seriesOf(classic)).toEqual(seriesOf(await scrape(plain.baseUrl)));
-      expect(seriesOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS))).toEqual(seriesOf(await scrape(plain.baseUrl, '/metrics', OPENMETRICS)));
+      expect(seriesOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS))).toEqual(
+        seriesOf(await scrape(plain.baseUrl, '/metrics', OPENMETRICS)),
+      );
       expect(await scrape(plain.baseUrl, '/metrics', OPENMETRICS)).not.toContain(' # {');
     } finally {
       await plain.close();
@@ -162,9 +172,15 @@ describe.each(ADAPTERS)('exemplars under an active OpenTelemetry span (%s)', (ad
       );
       const exemplars = exemplarsOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS));
       expect(new Set(exemplars.map((exemplar) => exemplar.name))).toEqual(
-        new Set([`${PREFIX}request_duration_seconds_bucket`, `${PREFIX}time_to_first_token_seconds_bucket`, `${PREFIX}inter_token_latency_seconds_bucket`]),
+        new Set([
+          `${PREFIX}request_duration_seconds_bucket`,
+          `${PREFIX}time_to_first_token_seconds_bucket`,
+          `${PREFIX}inter_token_latency_seconds_bucket`,
+        ]),
       );
-      expect(exemplars.every((exemplar) => exemplar.exemplarLabels.trace_id === span.traceId && exemplar.exemplarLabels.span_id === span.spanId)).toBe(true);
+      expect(
+        exemplars.every((exemplar) => exemplar.exemplarLabels.trace_id === span.traceId && exemplar.exemplarLabels.span_id === span.spanId),
+      ).toBe(true);
     } finally {
       tracing?.disable();
       await app.close();

@@ -79,9 +79,7 @@ describe.each(ADAPTERS)('the exposition (%s)', (adapter) => {
       (t) => sumOf(t, 'nv_llm_http_service_requests_total') >= 7,
     );
     expect(sumOf(text, 'nv_llm_http_service_requests_total')).toBe(7);
-    expect(text).toContain(
-      'nv_llm_http_service_request_duration_seconds_bucket{le="0",model="llama"}',
-    );
+    expect(text).toContain('nv_llm_http_service_request_duration_seconds_bucket{le="0",model="llama"}');
     for (const le of ['1', '2', '4', '8', '16', '32', '64', '128', '256', '+Inf']) {
       expect(text).toContain(`nv_llm_http_service_request_duration_seconds_bucket{le="${le}",model="mistral"}`);
     }
@@ -119,7 +117,9 @@ describe.each(ADAPTERS)('content negotiation (%s)', (adapter) => {
     expect(contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(body.endsWith('# EOF\n')).toBe(true);
     expect(body).toContain('# TYPE nv_llm_http_service_requests counter');
-    expect(body).toMatch(/^nv_llm_http_service_requests_total\{model="llama",endpoint="completions",request_type="unary",status="success"\} 1$/m);
+    expect(body).toMatch(
+      /^nv_llm_http_service_requests_total\{model="llama",endpoint="completions",request_type="unary",status="success"\} 1$/m,
+    );
     // promtool 2.42 lints with the classic parser: it reads the OpenMetrics text
     // without a parse error, but takes a counter's `_total` samples for a family
     // of their own without HELP. Nothing else may be reported. (The real
@@ -145,10 +145,21 @@ describe.each(ADAPTERS)('content negotiation (%s)', (adapter) => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => scrapeWith(i % 2 === 0 ? PROMETHEUS_ACCEPT : undefined)));
     answers.forEach(({ contentType, body }, i) => {
       const openMetrics = i % 2 === 0;
-      expect(contentType).toBe(openMetrics ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8');
+      expect(contentType).toBe(
+        openMetrics ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
+      );
       expect(body.endsWith('# EOF\n')).toBe(openMetrics);
-      expect(body).toContain(openMetrics ? '# TYPE nv_llm_http_service_requests counter' : '# TYPE nv_llm_http_service_requests_total counter');
-      expect(valueOf(body, 'nv_llm_http_service_requests_total', { model: 'llama', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(1);
+      expect(body).toContain(
+        openMetrics ? '# TYPE nv_llm_http_service_requests counter' : '# TYPE nv_llm_http_service_requests_total counter',
+      );
+      expect(
+        valueOf(body, 'nv_llm_http_service_requests_total', {
+          model: 'llama',
+          endpoint: 'completions',
+          request_type: 'unary',
+          status: 'success',
+        }),
+      ).toBe(1);
       const { status, output } = promtoolCheck(body);
       if (openMetrics) {
         // As above: the classic linter's one complaint about an OpenMetrics counter.
@@ -182,19 +193,31 @@ describe.each(ADAPTERS)('the protobuf exposition (%s)', (adapter) => {
     expect(contentType).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
     const families = new Map(decodeProtobufExposition(bytes).map((family) => [family.name as string, family]));
     const text = await scrape(app.baseUrl);
-    const requests = families.get('nv_llm_http_service_requests_total') as { type: string; metric: { label: { name: string; value: string }[]; counter: { value: number } }[] };
+    const requests = families.get('nv_llm_http_service_requests_total') as {
+      type: string;
+      metric: { label: { name: string; value: string }[]; counter: { value: number } }[];
+    };
     expect(requests.type).toBe('COUNTER');
     expect(requests.metric.length).toBe(samplesOf(text, 'nv_llm_http_service_requests_total').length);
     for (const { label, counter } of requests.metric) {
-      expect(counter.value).toBe(valueOf(text, 'nv_llm_http_service_requests_total', Object.fromEntries(label.map(({ name, value }) => [name, value]))));
+      expect(counter.value).toBe(
+        valueOf(text, 'nv_llm_http_service_requests_total', Object.fromEntries(label.map(({ name, value }) => [name, value]))),
+      );
     }
-    type HistogramFamily = { metric: { label: { name: string; value: string }[]; histogram: { sample_count: number; schema?: number; positive_delta: number[] } }[] };
+    type HistogramFamily = {
+      metric: {
+        label: { name: string; value: string }[];
+        histogram: { sample_count: number; schema?: number; positive_delta: number[] };
+      }[];
+    };
     const durations = families.get('nv_llm_http_service_request_duration_seconds') as HistogramFamily;
     for (const { label, histogram } of durations.metric) {
       const model = label.find(({ name }) => name === 'model')!.value;
       expect(histogram.sample_count).toBe(valueOf(text, 'nv_llm_http_service_request_duration_seconds_count', { model }));
       expect(histogram.schema).toBe(3);
-      expect(histogram.positive_delta.reduce((sum, delta, i, deltas) => sum + deltas.slice(0, i + 1).reduce((a, b) => a + b, 0), 0)).toBe(histogram.sample_count);
+      expect(histogram.positive_delta.reduce((sum, delta, i, deltas) => sum + deltas.slice(0, i + 1).reduce((a, b) => a + b, 0), 0)).toBe(
+        histogram.sample_count,
+      );
     }
     const lengths = families.get('nv_llm_http_service_output_sequence_tokens') as HistogramFamily;
     expect(lengths.metric.every(({ histogram }) => histogram.schema === undefined)).toBe(true);
@@ -203,15 +226,21 @@ describe.each(ADAPTERS)('the protobuf exposition (%s)', (adapter) => {
   it('serves the classic buckets alone in protobuf without the option, and text to a protobuf range it cannot serve', async () => {
     const app = await start({});
     const families = decodeProtobufExposition((await scrapeBytes(app, PROMETHEUS_PROTOBUF_ACCEPT)).bytes);
-    const durations = families.find(({ name }) => name === 'nv_llm_http_service_request_duration_seconds') as { metric: { histogram: { schema?: number; bucket: unknown[] } }[] };
+    const durations = families.find(({ name }) => name === 'nv_llm_http_service_request_duration_seconds') as {
+      metric: { histogram: { schema?: number; bucket: unknown[] } }[];
+    };
     expect(durations.metric.every(({ histogram }) => histogram.schema === undefined && histogram.bucket.length === 11)).toBe(true);
-    for (const accept of ['application/vnd.google.protobuf', 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text', `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0`]) {
+    for (const accept of [
+      'application/vnd.google.protobuf',
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text',
+      `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0`,
+    ]) {
       expect((await scrapeBytes(app, accept)).contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     }
     // Asked for at a lower quality than OpenMetrics, it is not chosen.
-    expect((await scrapeBytes(app, `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0.5,application/openmetrics-text;version=1.0.0`)).contentType).toBe(
-      'application/openmetrics-text; version=1.0.0; charset=utf-8',
-    );
+    expect(
+      (await scrapeBytes(app, `${PROMETHEUS_PROTOBUF_ACCEPT.split(',')[0]};q=0.5,application/openmetrics-text;version=1.0.0`)).contentType,
+    ).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
   });
 });
 
@@ -227,7 +256,9 @@ describe.each(ADAPTERS)('the route renders what prom-client renders (%s)', (adap
     await driveTraffic(app);
     const text = await scrape(app.baseUrl);
     expect(text).toBe(await registry.metrics());
-    expect(text).toContain('nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",instance="replica \\"a\\""} 1');
+    expect(text).toContain(
+      'nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",instance="replica \\"a\\""} 1',
+    );
     expect(text).toContain('app_jobs_total{queue="q",instance="replica \\"a\\""} 2');
   });
 
@@ -239,6 +270,8 @@ describe.each(ADAPTERS)('the route renders what prom-client renders (%s)', (adap
     await driveTraffic(app);
     const text = await scrape(app.baseUrl);
     expect(text).toBe(await registry.metrics());
-    expect(text).toContain('nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",app="llm-api"} 1');
+    expect(text).toContain(
+      'nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",app="llm-api"} 1',
+    );
   });
 });

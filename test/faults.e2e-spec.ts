@@ -90,7 +90,13 @@ describe.each(ADAPTERS)('graceful shutdown (%s)', (adapter) => {
     // Without keep-alive: a closing server waits for idle keep-alive connections (Fastify for its keepAliveTimeout).
     const noKeepAlive = new Agent({ keepAlive: false });
     const streams = ['/shapes/res', '/shapes/readable', '/shapes/sse-post', '/shapes/promise'].map((path) =>
-      send(app.baseUrl, path, { model: 'closing', stream: path !== '/shapes/promise', chunks: 12, delayMs: 50 }, { kind: 'read' }, noKeepAlive).catch(() => 0),
+      send(
+        app.baseUrl,
+        path,
+        { model: 'closing', stream: path !== '/shapes/promise', chunks: 12, delayMs: 50 },
+        { kind: 'read' },
+        noKeepAlive,
+      ).catch(() => 0),
     );
     const inflight = async () => valueOf(await registry.metrics(), INFLIGHT, { model: 'closing' });
     expect(await eventually(inflight, (count) => count === 4)).toBe(4);
@@ -106,7 +112,9 @@ describe.each(ADAPTERS)('graceful shutdown (%s)', (adapter) => {
 
     const again = await startApp(ResponseShapesAppModule.register({ registry }), { adapter });
     await postJson(again.baseUrl, '/shapes/value', { model: 'again' });
-    expect(valueOf(await scrape(again.baseUrl), REQUESTS, { model: 'again', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(1);
+    expect(
+      valueOf(await scrape(again.baseUrl), REQUESTS, { model: 'again', endpoint: 'completions', request_type: 'unary', status: 'success' }),
+    ).toBe(1);
     await again.close();
   });
 });

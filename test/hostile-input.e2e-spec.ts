@@ -249,7 +249,11 @@ const BODIES: readonly { what: string; request: RawRequest; expected: Record<Ada
     request: { path: '/shapes/readable', headers: JSON_TYPE, body: '{"model": "x", "stream": tru' },
     expected: onBoth(refused(400)),
   },
-  { what: 'a JSON string', request: { headers: JSON_TYPE, body: '"a JSON string"' }, expected: { express: refused(400), fastify: handled(200) } },
+  {
+    what: 'a JSON string',
+    request: { headers: JSON_TYPE, body: '"a JSON string"' },
+    expected: { express: refused(400), fastify: handled(200) },
+  },
   { what: 'JSON null', request: { headers: JSON_TYPE, body: 'null' }, expected: { express: refused(400), fastify: handled(500) } },
   { what: 'a JSON number', request: { headers: JSON_TYPE, body: '42' }, expected: { express: refused(400), fastify: handled(200) } },
   {
@@ -259,7 +263,11 @@ const BODIES: readonly { what: string; request: RawRequest; expected: Record<Ada
     expected: { express: handled(200, 'with-proto'), fastify: refused(400) },
   },
   { what: '2 MB of JSON', request: { headers: JSON_TYPE, body: TWO_MB_JSON }, expected: onBoth(refused(413)) },
-  { what: '2 MB of JSON to an @Res() route', request: { path: '/shapes/res', headers: JSON_TYPE, body: TWO_MB_JSON }, expected: onBoth(refused(413)) },
+  {
+    what: '2 MB of JSON to an @Res() route',
+    request: { path: '/shapes/res', headers: JSON_TYPE, body: TWO_MB_JSON },
+    expected: onBoth(refused(413)),
+  },
   {
     what: '2 MB of JSON to an @Sse() POST route',
     request: { path: '/shapes/sse-post', headers: JSON_TYPE, body: TWO_MB_JSON },
@@ -271,7 +279,11 @@ const BODIES: readonly { what: string; request: RawRequest; expected: Record<Ada
     expected: { express: refused(413), fastify: handled(200, 'between-limits') },
   },
   { what: 'no body, no content type', request: {}, expected: onBoth(handled(500)) },
-  { what: 'empty application/json body', request: { headers: JSON_TYPE, body: '' }, expected: { express: handled(200), fastify: refused(400) } },
+  {
+    what: 'empty application/json body',
+    request: { headers: JSON_TYPE, body: '' },
+    expected: { express: handled(200), fastify: refused(400) },
+  },
   {
     // Express leaves the body unparsed (the handler crashes); Fastify reads a string, which has no model.
     what: 'text/plain holding JSON',
@@ -548,7 +560,9 @@ describe.each(ADAPTERS)('hostile models on streamed responses (%s)', (adapter) =
       };
       expect(requests).toEqual({ model, completions: 1, chatCompletions: 2, all: 3, ttft: 3 });
     }
-    expect(sumOf(text, REQUESTS, { model: UNKNOWN, request_type: 'stream', status: 'success' })).toBe(STREAM_ROUTES.length * unusable.length);
+    expect(sumOf(text, REQUESTS, { model: UNKNOWN, request_type: 'stream', status: 'success' })).toBe(
+      STREAM_ROUTES.length * unusable.length,
+    );
     expect(valueOf(text, TTFT_COUNT, { model: UNKNOWN })).toBe(STREAM_ROUTES.length * unusable.length);
     expect([...modelLabels(text)].sort()).toEqual([...STREAMED_NAMES, UNKNOWN].sort());
     expect(duplicateSeries(text)).toEqual([]);
@@ -665,7 +679,10 @@ interface LoadResult {
   elapsedMs: number;
 }
 
-function runLoad(baseUrl: string, options: { from: number; count: number; timeLimitMs: number; concurrency?: number; nameLength?: number }): Promise<LoadResult> {
+function runLoad(
+  baseUrl: string,
+  options: { from: number; count: number; timeLimitMs: number; concurrency?: number; nameLength?: number },
+): Promise<LoadResult> {
   const args = [options.from, options.count, options.concurrency ?? 32, options.timeLimitMs, options.nameLength ?? 200].map(String);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', LOAD_SCRIPT, baseUrl, ...args], {
@@ -711,7 +728,7 @@ afterAll(() => {
 });
 
 describe.each(ADAPTERS)('cardinality is bounded whatever clients send over HTTP (%s)', (adapter) => {
-  it('logs the maxModels warning through Nest\'s Logger exactly once, when the first name beyond the cap is refused', async () => {
+  it("logs the maxModels warning through Nest's Logger exactly once, when the first name beyond the cap is refused", async () => {
     const logger = new RecordingLogger();
     const app = await startApp(ResponseShapesAppModule.register(), { adapter, logger });
     try {
@@ -730,7 +747,9 @@ describe.each(ADAPTERS)('cardinality is bounded whatever clients send over HTTP 
       expect(logger.of('warn', 'LlmMetrics')).toHaveLength(1);
       const text = await scrape(app.baseUrl);
       expect(modelLabels(text).size).toBe(101);
-      expect(valueOf(text, REQUESTS, { model: 'within-cap-99', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(2);
+      expect(valueOf(text, REQUESTS, { model: 'within-cap-99', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(
+        2,
+      );
     } finally {
       await app.close();
     }

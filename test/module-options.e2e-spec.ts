@@ -1,4 +1,15 @@
-import { Body, Controller, type DynamicModule, type ExecutionContext, Get, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  type DynamicModule,
+  type ExecutionContext,
+  Get,
+  HttpCode,
+  Inject,
+  Injectable,
+  Module,
+  Post,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Counter, Gauge, Registry, register as globalRegister } from 'prom-client';
@@ -208,7 +219,8 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
     it('takes streaming buckets from the options', async () => {
       const app = await start(appWith(LlmMetricsModule.forRoot({ buckets: { outputSequenceTokens: [10, 20] } })));
       const registry = app.app.get<Registry>(LLM_METRICS_REGISTRY);
-      const bounds = (name: string) => (registry.getSingleMetric(`nv_llm_http_service_${name}`) as unknown as { upperBounds: number[] }).upperBounds;
+      const bounds = (name: string) =>
+        (registry.getSingleMetric(`nv_llm_http_service_${name}`) as unknown as { upperBounds: number[] }).upperBounds;
       expect(bounds('output_sequence_tokens')).toEqual([10, 20]);
       expect(bounds('input_sequence_tokens')).toEqual([0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000]);
     });
@@ -250,7 +262,11 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       ['buckets key', { buckets: { ttft: [1] } }, /option "buckets" must be an object with the keys/],
       ['label name', { labels: { status: { from: constantA } } }, /option "labels" must be keyed by names other than .*"status"/],
       ['label metrics', { labels: { tenant: { from: constantA, metrics: ['tokens'] } } }, /option "labels.tenant.metrics".*\["tokens"\]/],
-      ['label clashing with defaultLabels', { defaultLabels: { tenant: 'a' }, labels: { tenant: { from: constantA } } }, /option "labels" must be keyed by names other than those of defaultLabels, got "tenant"/],
+      [
+        'label clashing with defaultLabels',
+        { defaultLabels: { tenant: 'a' }, labels: { tenant: { from: constantA } } },
+        /option "labels" must be keyed by names other than those of defaultLabels, got "tenant"/,
+      ],
       ['labelTtl', { labels: { tenant: { from: constantA } }, labelTtl: -1 }, /option "labelTtl".*-1/],
     ])('fails at start-up on an invalid %s, naming it', async (_, options, message) => {
       await expect(
@@ -322,7 +338,11 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
   describe('imported more than once, or not at all', () => {
     it('shares one set of metrics, and one route, between two imports with the same options', async () => {
       @Module({
-        imports: [LlmMetricsModule.forRoot({ models: ['m'] }), ChatFeatureModule, featureImporting(LlmMetricsModule.forRoot({ models: ['m'] }))],
+        imports: [
+          LlmMetricsModule.forRoot({ models: ['m'] }),
+          ChatFeatureModule,
+          featureImporting(LlmMetricsModule.forRoot({ models: ['m'] })),
+        ],
       })
       class AppModule {}
       const app = await start(AppModule);
@@ -356,7 +376,9 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
 
     it('lets a controller with @TrackLlm() compile without the module, serves it untracked, and says why once', async () => {
       const logger = new RecordingLogger();
-      const moduleRef = await Test.createTestingModule({ imports: [ChatFeatureModule] }).setLogger(logger).compile();
+      const moduleRef = await Test.createTestingModule({ imports: [ChatFeatureModule] })
+        .setLogger(logger)
+        .compile();
       const app = await listen(moduleRef, { adapter, logger });
       running.push(app);
       await chat(app, { model: 'm' });

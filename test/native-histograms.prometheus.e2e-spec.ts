@@ -54,7 +54,11 @@ const RELATIVE_ERROR_BOUND = 2 ** (2 ** -SCHEMA) - 1;
 async function serviceExposition(): Promise<Buffer> {
   const clock = { now: 0 };
   const registry = new Registry();
-  const service = new LlmMetricsService(undefined, { clock: () => clock.now, nativeHistograms: { schema: SCHEMA }, buckets: { requestDuration: CLASSIC_BOUNDS } });
+  const service = new LlmMetricsService(undefined, {
+    clock: () => clock.now,
+    nativeHistograms: { schema: SCHEMA },
+    buckets: { requestDuration: CLASSIC_BOUNDS },
+  });
   service.register(registry);
   for (const value of values) {
     clock.now = 0;
@@ -68,7 +72,15 @@ async function serviceExposition(): Promise<Buffer> {
       name: IDLE_METRIC,
       help: 'Nothing observed.',
       type: 'histogram',
-      metrics: [{ labels: { model: 'mock-llama' }, count: 0, sum: 0, buckets: [{ upperBound: 1, cumulativeCount: 0 }], native: new NativeHistogram().snapshot() }],
+      metrics: [
+        {
+          labels: { model: 'mock-llama' },
+          count: 0,
+          sum: 0,
+          buckets: [{ upperBound: 1, cumulativeCount: 0 }],
+          native: new NativeHistogram().snapshot(),
+        },
+      ],
     },
   ]);
   // Delimited messages: two expositions one after the other are one.
@@ -106,7 +118,15 @@ describe('native histograms in a real Prometheus 2.42', () => {
     const { port } = server.address() as AddressInfo;
     sample = await startApp(AppModule.register({ tokenDelayMs: 1, metrics: { nativeHistograms: true } }));
     for (const stream of [true, false, true]) {
-      expect((await postJson(sample.baseUrl, '/v1/chat/completions', { model: 'mock-llama-3-8b', messages: [{ role: 'user', content: 'Hi' }], stream })).status).toBe(200);
+      expect(
+        (
+          await postJson(sample.baseUrl, '/v1/chat/completions', {
+            model: 'mock-llama-3-8b',
+            messages: [{ role: 'user', content: 'Hi' }],
+            stream,
+          })
+        ).status,
+      ).toBe(200);
     }
     prometheus = await startPrometheus({
       intervalSeconds: 1,
@@ -166,7 +186,11 @@ describe('native histograms in a real Prometheus 2.42', () => {
     expect(requests.value).toBe(3);
     const lengths = await prometheus!.seriesAnswer(['{job="sample",__name__=~"nv_llm_http_service_output_sequence_tokens.*"}']);
     expect(new Set(lengths.data!.map((series) => series.__name__))).toEqual(
-      new Set(['nv_llm_http_service_output_sequence_tokens_bucket', 'nv_llm_http_service_output_sequence_tokens_count', 'nv_llm_http_service_output_sequence_tokens_sum']),
+      new Set([
+        'nv_llm_http_service_output_sequence_tokens_bucket',
+        'nv_llm_http_service_output_sequence_tokens_count',
+        'nv_llm_http_service_output_sequence_tokens_sum',
+      ]),
     );
   });
 

@@ -37,7 +37,9 @@ describe('importing OpenTelemetry only when an option asks for it', () => {
   it('imports nothing of OpenTelemetry without the options, and measures as always', async () => {
     const port = await serveWithoutOpenTelemetry({});
     const metrics = await chatAndScrape(port);
-    expect(metrics).toContain('nv_llm_http_service_requests_total{model="mock-llama-3-8b",endpoint="chat_completions",request_type="stream",status="success"} 1');
+    expect(metrics).toContain(
+      'nv_llm_http_service_requests_total{model="mock-llama-3-8b",endpoint="chat_completions",request_type="stream",status="success"} 1',
+    );
     expect(metrics).not.toContain(TRACE_ID);
     expect(server!.output()).not.toContain('forbidden import');
   });

@@ -9,7 +9,11 @@ const LLAMA = 'mock-llama-3-8b';
 const SMALL = 'mock-gpt-small';
 const REQUESTS = 'nv_llm_http_service_requests_total';
 
-const chat = (model: string, content: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content }], ...extra });
+const chat = (model: string, content: string, extra: Record<string, unknown> = {}) => ({
+  model,
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
 
 describe.each(ADAPTERS)('the OpenTelemetry GenAI metrics, recorded from the same measurements (%s)', (adapter) => {
   let app: RunningApp;
@@ -18,9 +22,15 @@ describe.each(ADAPTERS)('the OpenTelemetry GenAI metrics, recorded from the same
   beforeAll(async () => {
     const provider = testMeterProvider();
     reader = provider.reader;
-    app = await startApp(AppModule.register({ tokenDelayMs: 2, metrics: { openTelemetry: { meterProvider: provider.meterProvider, providerName: 'openai' } } }), {
-      adapter,
-    });
+    app = await startApp(
+      AppModule.register({
+        tokenDelayMs: 2,
+        metrics: { openTelemetry: { meterProvider: provider.meterProvider, providerName: 'openai' } },
+      }),
+      {
+        adapter,
+      },
+    );
     // The workload: unary and streamed chats, completions, embeddings, a 404 and an abandoned stream.
     await postJson(app.baseUrl, '/v1/chat/completions', chat(LLAMA, 'hello'));
     await postJson(app.baseUrl, '/v1/chat/completions', chat(LLAMA, 'hello again'));
@@ -47,7 +57,13 @@ describe.each(ADAPTERS)('the OpenTelemetry GenAI metrics, recorded from the same
       points: dataPoints.length > 0,
     }));
     expect(described.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
-      { name: 'gen_ai.client.token.usage', unit: '{token}', description: 'Number of input and output tokens used.', boundaries: [...GEN_AI_BUCKETS.tokenUsage], points: true },
+      {
+        name: 'gen_ai.client.token.usage',
+        unit: '{token}',
+        description: 'Number of input and output tokens used.',
+        boundaries: [...GEN_AI_BUCKETS.tokenUsage],
+        points: true,
+      },
       {
         name: 'gen_ai.server.request.duration',
         unit: 's',
@@ -77,7 +93,9 @@ describe.each(ADAPTERS)('the OpenTelemetry GenAI metrics, recorded from the same
     const duration = metrics.get('gen_ai.server.request.duration');
     const text = await scrape(app.baseUrl);
     expect(countOf(duration)).toBe(sumOf(text, REQUESTS));
-    expect(countOf(duration, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': LLAMA })).toBe(sumOf(text, REQUESTS, { model: LLAMA, endpoint: 'chat_completions' }));
+    expect(countOf(duration, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': LLAMA })).toBe(
+      sumOf(text, REQUESTS, { model: LLAMA, endpoint: 'chat_completions' }),
+    );
     expect(countOf(duration, { 'gen_ai.operation.name': 'text_completion' })).toBe(sumOf(text, REQUESTS, { endpoint: 'completions' }));
     expect(countOf(duration, { 'gen_ai.operation.name': 'embeddings' })).toBe(sumOf(text, REQUESTS, { endpoint: 'embeddings' }));
     expect(countOf(duration, { 'error.type': 'not_found', 'gen_ai.request.model': 'unknown_model' })).toBe(1);

@@ -8,7 +8,11 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 /** Runs `tsc` on a consumer's tsconfig and returns the files of its program (`--listFiles`). */
 function compile(consumer: string, ...options: string[]): string {
-  return execFileSync(process.execPath, [tsc, '-p', consumer, '--listFiles', ...options], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' });
+  return execFileSync(process.execPath, [tsc, '-p', consumer, '--listFiles', ...options], {
+    cwd: consumer,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
 }
 
 /**
@@ -25,7 +29,11 @@ describe('the packed tarball', () => {
     workdir = mkdtempSync(join(tmpdir(), 'llm-metrics-pack-'));
     // `prepack` builds both formats.
     const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', workdir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      execFileSync('npm', ['pack', '--json', '--pack-destination', workdir], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     ) as { filename: string; files: { path: string }[] }[];
     tarball = join(workdir, packed[0].filename);
     files = packed[0].files.map((file) => file.path);

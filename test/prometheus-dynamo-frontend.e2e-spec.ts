@@ -53,13 +53,17 @@ describe('the dashboard for the dynamo-frontend schema, sample/grafana/llm-metri
   it('parses as an importable dashboard of its own: schemaVersion 39, a uid, a datasource variable, unique panel ids', () => {
     expect(dashboard.schemaVersion).toBe(39);
     expect(dashboard.uid).toBe('nestjs-llm-metrics-dynamo');
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
     const ids = allPanels(dashboard.panels).map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it("fills its model list as Dynamo's does, and filters every query by $instance, and by $model but for disconnected_clients", () => {
-    expect(variableQuery(dashboard.templating.list.find((v) => v.name === 'model')!)).toBe(`label_values(${P}input_sequence_tokens_count{instance=~"$instance"}, model)`);
+    expect(variableQuery(dashboard.templating.list.find((v) => v.name === 'model')!)).toBe(
+      `label_values(${P}input_sequence_tokens_count{instance=~"$instance"}, model)`,
+    );
     for (const { expr } of panelQueries(dashboard)) {
       for (const [selector, name] of expr.matchAll(/(dynamo_frontend_\w+)\{[^}]*\}/g)) {
         expect({ selector, instance: selector.includes('instance=~"$instance"') }).toEqual({ selector, instance: true });
@@ -79,7 +83,9 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
   async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
     const { value, done: ok } = await pollUntil(read, done, { timeoutMs, intervalMs: 200, maxPolls: Math.ceil(timeoutMs / 200) });
     if (!ok) {
-      throw new Error(`Prometheus did not show ${what} in time; last read ${JSON.stringify(value)}\nlog tail:\n${prometheus!.logs().slice(-3000)}`);
+      throw new Error(
+        `Prometheus did not show ${what} in time; last read ${JSON.stringify(value)}\nlog tail:\n${prometheus!.logs().slice(-3000)}`,
+      );
     }
     return value;
   }
@@ -100,7 +106,12 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
       });
     };
     const readStream = async (model: string, content: string) => {
-      const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content }], stream: true, stream_options: { include_usage: true } });
+      const stream = await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       for await (const _ of stream) {
         // read it to its end
       }
@@ -128,17 +139,33 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
     for (const model of ['gpt-4o', ...Object.keys(FAILURES)]) {
       await failing(() => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'fail' }] }));
     }
-    await abandonAfter(app!.baseUrl, '/v1/chat/completions', { body: { model: SMALL, messages: [{ role: 'user', content: 'leave' }], stream: true }, chunks: 2 });
+    await abandonAfter(app!.baseUrl, '/v1/chat/completions', {
+      body: { model: SMALL, messages: [{ role: 'user', content: 'leave' }], stream: true },
+      chunks: 2,
+    });
     return sent + 1;
   }
 
   beforeAll(async () => {
     requirePrometheus();
     app = await startApp(
-      AppModule.register({ tokenDelayMs: 10, capacity: 1, failures: FAILURES, metrics: { schema: 'dynamo-frontend', defaultLabels: { instance: INSTANCE } } }),
+      AppModule.register({
+        tokenDelayMs: 10,
+        capacity: 1,
+        failures: FAILURES,
+        metrics: { schema: 'dynamo-frontend', defaultLabels: { instance: INSTANCE } },
+      }),
     );
-    prometheus = await startPrometheus({ intervalSeconds: 1, jobs: [{ jobName: 'llm-frontend', honorLabels: true, targets: [new URL(app.baseUrl).host] }] });
-    await waitFor('the target up', () => prometheus!.targets(), (targets) => targets.length === 1 && targets[0].health === 'up', 20_000);
+    prometheus = await startPrometheus({
+      intervalSeconds: 1,
+      jobs: [{ jobName: 'llm-frontend', honorLabels: true, targets: [new URL(app.baseUrl).host] }],
+    });
+    await waitFor(
+      'the target up',
+      () => prometheus!.targets(),
+      (targets) => targets.length === 1 && targets[0].health === 'up',
+      20_000,
+    );
     const client = new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey: 'test', maxRetries: 0, timeout: 10_000 });
     // Two rounds, each scraped before the next, so that every series grows over the window.
     let sent = 0;
@@ -165,7 +192,14 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
 
   it('breaks the outcomes down by every error type the traffic had', async () => {
     const outcomes = await prometheus!.queryVector(`sum by (error_type) (${P}requests_total)`);
-    expect(outcomes.map((sample) => sample.labels.error_type ?? '').sort()).toEqual(['', 'cancelled', 'internal', 'not_found', 'overload', 'unavailable']);
+    expect(outcomes.map((sample) => sample.labels.error_type ?? '').sort()).toEqual([
+      '',
+      'cancelled',
+      'internal',
+      'not_found',
+      'overload',
+      'unavailable',
+    ]);
   });
 
   it("lists the served models from input_sequence_tokens_count, as Dynamo's model drop-down does", async () => {
@@ -182,7 +216,11 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
     for (const variable of dashboard.templating.list.filter((v) => v.type === 'query')) {
       const [, selector, label] = LABEL_VALUES.exec(variableQuery(variable) ?? '')!;
       const answer = await prometheus!.labelValuesAnswer(label, selector ? [substitute(selector, dashboard)] : []);
-      expect({ variable: variable.name, status: answer.status, some: (answer.data ?? []).length > 0 }).toEqual({ variable: variable.name, status: 'success', some: true });
+      expect({ variable: variable.name, status: answer.status, some: (answer.data ?? []).length > 0 }).toEqual({
+        variable: variable.name,
+        status: 'success',
+        some: true,
+      });
     }
   });
 });

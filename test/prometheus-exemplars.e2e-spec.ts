@@ -22,7 +22,8 @@ interface Trace {
 }
 
 const newTrace = (): Trace => ({ trace_id: randomBytes(16).toString('hex'), span_id: randomBytes(8).toString('hex') });
-const traceIdsIn = (answer: SeriesExemplars[] | undefined) => new Set((answer ?? []).flatMap((series) => series.exemplars.map((exemplar) => exemplar.labels.trace_id)));
+const traceIdsIn = (answer: SeriesExemplars[] | undefined) =>
+  new Set((answer ?? []).flatMap((series) => series.exemplars.map((exemplar) => exemplar.labels.trace_id)));
 
 describe('exemplars in a real Prometheus with exemplar storage', () => {
   let app: RunningApp | undefined;
@@ -32,8 +33,16 @@ describe('exemplars in a real Prometheus with exemplar storage', () => {
   beforeAll(async () => {
     requirePrometheus();
     app = await startApp(AppModule.register({ tokenDelayMs: 5, metrics: { exemplars: true } }));
-    prometheus = await startPrometheus({ intervalSeconds: 1, features: ['exemplar-storage'], jobs: [{ jobName: 'llm-exemplars', targets: [new URL(app.baseUrl).host] }] });
-    const up = await pollUntil(() => prometheus!.targets(), (targets) => targets.length === 1 && targets[0].health === 'up', { timeoutMs: 20_000 });
+    prometheus = await startPrometheus({
+      intervalSeconds: 1,
+      features: ['exemplar-storage'],
+      jobs: [{ jobName: 'llm-exemplars', targets: [new URL(app.baseUrl).host] }],
+    });
+    const up = await pollUntil(
+      () => prometheus!.targets(),
+      (targets) => targets.length === 1 && targets[0].health === 'up',
+      { timeoutMs: 20_000 },
+    );
     expect(up.done).toBe(true);
     const client = new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey: 'test', maxRetries: 0, timeout: 10_000 });
     for (let i = 0; i < STREAMS; i++) {
@@ -95,7 +104,9 @@ describe('exemplars in a real Prometheus with exemplar storage', () => {
     expect(answer.status).toBe('success');
     const all = (answer.data ?? []).flatMap((series) => series.exemplars);
     expect(all.length).toBeGreaterThan(0);
-    expect(all.every((exemplar) => /^[0-9a-f]{32}$/.test(exemplar.labels.trace_id) && Object.keys(exemplar.labels).length === 2)).toBe(true);
+    expect(all.every((exemplar) => /^[0-9a-f]{32}$/.test(exemplar.labels.trace_id) && Object.keys(exemplar.labels).length === 2)).toBe(
+      true,
+    );
     expect(JSON.stringify(answer)).not.toContain('x=');
   });
 });

@@ -81,7 +81,14 @@ const ROUND: Call[] = [
 const ROUNDS = 2;
 
 /** The `requests_total` labels a call must be counted under. */
-function countedAs(call: Call): { instance: string; tenant: string; model: string; endpoint: string; request_type: string; status: string } {
+function countedAs(call: Call): {
+  instance: string;
+  tenant: string;
+  model: string;
+  endpoint: string;
+  request_type: string;
+  status: string;
+} {
   const served = SERVED.has(call.model);
   return {
     instance: call.replica,
@@ -243,7 +250,9 @@ describe('the Grafana dashboard sample/grafana/llm-metrics.json', () => {
     expect(dashboard.schemaVersion).toBe(39);
     expect(dashboard.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/);
     expect(dashboard.title).toBeTruthy();
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
     const panels = allPanels(dashboard.panels);
     expect(panels.filter((panel) => panel.type !== 'row').length).toBeGreaterThan(0);
     const ids = panels.map((panel) => panel.id);
@@ -259,7 +268,9 @@ describe('the Grafana dashboard sample/grafana/llm-metrics.json', () => {
     expect(some(/nv_llm_http_service_inflight_requests\{/)).toBe(true);
     for (const histogram of ['request_duration_seconds', 'time_to_first_token_seconds', 'inter_token_latency_seconds']) {
       for (const q of ['0.50', '0.99']) {
-        expect(some(new RegExp(`^histogram_quantile\\(${q}, sum by \\(model, le\\) \\(rate\\(nv_llm_http_service_${histogram}_bucket\\{`))).toBe(true);
+        expect(
+          some(new RegExp(`^histogram_quantile\\(${q}, sum by \\(model, le\\) \\(rate\\(nv_llm_http_service_${histogram}_bucket\\{`)),
+        ).toBe(true);
       }
     }
     expect(some(/rate\(nv_llm_http_service_output_sequence_tokens_sum\{/)).toBe(true);
@@ -313,7 +324,10 @@ describe('the Grafana dashboard sample/grafana/llm-metrics.json', () => {
       expect({ box, fits: box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= 24 }).toEqual({ box, fits: true });
     }
     const overlaps = boxes.flatMap((a, i) =>
-      boxes.slice(i + 1).filter((b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h).map((b) => [a.title, b.title]),
+      boxes
+        .slice(i + 1)
+        .filter((b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h)
+        .map((b) => [a.title, b.title]),
     );
     expect(overlaps).toEqual([]);
   });
@@ -354,7 +368,8 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
   }
 
   /** An `openai` client of `app` that sends `apiKey` (as `Authorization: Bearer <apiKey>`). */
-  const clientOf = (app: RunningApp, apiKey: string) => new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey, maxRetries: 0, timeout: 10_000 });
+  const clientOf = (app: RunningApp, apiKey: string) =>
+    new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey, maxRetries: 0, timeout: 10_000 });
 
   async function sendRound(): Promise<void> {
     // One client per (replica, tenant), with that tenant's key.
@@ -362,7 +377,9 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
       [...apps].flatMap(([replica, app]) => TENANTS.map((tenant) => [`${replica} ${tenant}`, clientOf(app, keyOfTenant(tenant))] as const)),
     );
     await Promise.all(
-      ROUND.flatMap((call) => Array.from({ length: call.times }, () => send(clients.get(`${call.replica} ${call.tenant}`)!, call, timings))),
+      ROUND.flatMap((call) =>
+        Array.from({ length: call.times }, () => send(clients.get(`${call.replica} ${call.tenant}`)!, call, timings)),
+      ),
     );
   }
 
@@ -505,13 +522,19 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
     expect(output).toEqual(expectedSumBy((call) => call.tenant, outputTokensOf));
     expect(output).toEqual({ acme: 128, beta: 192 });
     expect(await perTenant('sum by (tenant) (nv_llm_http_service_output_sequence_tokens_count)')).toEqual(
-      expectedSumBy((call) => call.tenant, (call) => (outputTokensOf(call) === undefined ? undefined : 1)),
+      expectedSumBy(
+        (call) => call.tenant,
+        (call) => (outputTokensOf(call) === undefined ? undefined : 1),
+      ),
     );
     const input = await perTenant('sum by (tenant) (nv_llm_http_service_input_sequence_tokens_sum)');
     expect(input).toEqual(expectedSumBy((call) => call.tenant, inputTokensOf));
     expect(input).toEqual({ acme: 26, beta: 24 });
     expect(await perTenant('sum by (tenant) (nv_llm_http_service_input_sequence_tokens_count)')).toEqual(
-      expectedSumBy((call) => call.tenant, (call) => (inputTokensOf(call) === undefined ? undefined : 1)),
+      expectedSumBy(
+        (call) => call.tenant,
+        (call) => (inputTokensOf(call) === undefined ? undefined : 1),
+      ),
     );
     // And split by replica: each tenant's tokens where they were served.
     const keyOf = (labels: Record<string, string>) => `${labels.instance} ${labels.tenant}`;
@@ -547,9 +570,11 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
     );
     expect(tenants.map((sample) => sample.labels.tenant).sort()).toEqual([...TENANTS]);
     const overflow = await prometheus!.queryVector('nv_llm_label_overflow_total{label="tenant"}');
-    expect(overflow.map((sample) => ({ instance: sample.labels.instance, value: sample.value })).sort((a, b) => a.instance.localeCompare(b.instance))).toEqual(
-      REPLICAS.map((instance) => ({ instance, value: 0 })),
-    );
+    expect(
+      overflow
+        .map((sample) => ({ instance: sample.labels.instance, value: sample.value }))
+        .sort((a, b) => a.instance.localeCompare(b.instance)),
+    ).toEqual(REPLICAS.map((instance) => ({ instance, value: 0 })));
   });
 
   it('puts the p99 request duration over a 1m rate in the first bucket, (0, 1] s, as every request was fast', async () => {
@@ -614,7 +639,11 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
         const query = variableQuery(variable);
         expect(variable.definition).toBe(query);
         const match = LABEL_VALUES.exec(query ?? '');
-        expect({ variable: variable.name, query, isLabelValues: match !== null }).toEqual({ variable: variable.name, query, isLabelValues: true });
+        expect({ variable: variable.name, query, isLabelValues: match !== null }).toEqual({
+          variable: variable.name,
+          query,
+          isLabelValues: true,
+        });
         const [, selector, label] = match!;
         const answer = await prometheus!.labelValuesAnswer(label, selector ? [substitute(selector, dashboard)] : []);
         expect({ variable: variable.name, status: answer.status, error: answer.error }).toEqual({

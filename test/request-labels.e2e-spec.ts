@@ -33,7 +33,16 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
         AppModule.register({
           tokenDelayMs: 1,
           apiKeys: API_KEYS,
-          metrics: { labels: { team: { from: (request) => request.headers?.['x-team'], allow: ['red', 'blue'], missing: 'none', metrics: ['requests_total'] } } },
+          metrics: {
+            labels: {
+              team: {
+                from: (request) => request.headers?.['x-team'],
+                allow: ['red', 'blue'],
+                missing: 'none',
+                metrics: ['requests_total'],
+              },
+            },
+          },
         }),
         { adapter },
       );
@@ -59,7 +68,16 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
       expect(count({ tenant: 'acme', team: 'red' })).toBe(2);
       expect(count({ tenant: 'beta', team: 'other' })).toBe(1);
       expect(count({ tenant: 'beta', team: 'none' })).toBe(1);
-      expect(valueOf(text, REQUESTS, { model: LLAMA, endpoint: 'chat_completions', request_type: 'stream', status: 'success', tenant: 'beta', team: 'other' })).toBe(1);
+      expect(
+        valueOf(text, REQUESTS, {
+          model: LLAMA,
+          endpoint: 'chat_completions',
+          request_type: 'stream',
+          status: 'success',
+          tenant: 'beta',
+          team: 'other',
+        }),
+      ).toBe(1);
       expect(valueOf(text, 'nv_llm_label_overflow_total', { label: 'team' })).toBe(1);
       expect(valueOf(text, 'nv_llm_label_overflow_total', { label: 'tenant' })).toBe(0);
     });
@@ -68,7 +86,11 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
       const text = await scrape(app.baseUrl);
       expect(sumOf(text, `${PREFIX}output_sequence_tokens_count`, { tenant: 'acme' })).toBe(2);
       expect(sumOf(text, `${PREFIX}input_sequence_tokens_count`, { tenant: 'beta' })).toBe(2);
-      const labelled = new Set(parseExposition(text).filter(({ labels }) => 'tenant' in labels || 'team' in labels).map(({ name }) => name.replace(/_(bucket|sum|count)$/, '')));
+      const labelled = new Set(
+        parseExposition(text)
+          .filter(({ labels }) => 'tenant' in labels || 'team' in labels)
+          .map(({ name }) => name.replace(/_(bucket|sum|count)$/, '')),
+      );
       expect(labelled).toEqual(new Set([REQUESTS, `${PREFIX}input_sequence_tokens`, `${PREFIX}output_sequence_tokens`]));
       expect(valuesOf(text, REQUESTS, 'team')).toEqual(new Set(['red', 'other', 'none']));
       expect(valueOf(text, `${PREFIX}request_duration_seconds_count`, { model: LLAMA })).toBe(4);
@@ -79,10 +101,16 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
       const text = await scrape(app.baseUrl);
       const openMetrics = await scrape(app.baseUrl, '/metrics', OPENMETRICS);
       expect(promtoolCheck(text).output).toBe('');
-      for (const labels of [{ tenant: 'acme', team: 'red' }, { tenant: 'beta', team: 'other' }, { tenant: 'beta', team: 'none' }]) {
+      for (const labels of [
+        { tenant: 'acme', team: 'red' },
+        { tenant: 'beta', team: 'other' },
+        { tenant: 'beta', team: 'none' },
+      ]) {
         expect(samplesOf(withoutExemplars(openMetrics), REQUESTS, labels)).toEqual(samplesOf(text, REQUESTS, labels));
       }
-      expect(samplesOf(withoutExemplars(openMetrics), `${PREFIX}output_sequence_tokens_count`)).toEqual(samplesOf(text, `${PREFIX}output_sequence_tokens_count`));
+      expect(samplesOf(withoutExemplars(openMetrics), `${PREFIX}output_sequence_tokens_count`)).toEqual(
+        samplesOf(text, `${PREFIX}output_sequence_tokens_count`),
+      );
     });
   });
 

@@ -20,8 +20,7 @@ describe.each(ADAPTERS)('every response shape is counted once, when it really en
     model = `model-${++modelCount}`;
   });
 
-  const requests = async (labels: Record<string, string>) =>
-    valueOf(await scrape(running.baseUrl), REQUESTS, { model, ...labels });
+  const requests = async (labels: Record<string, string>) => valueOf(await scrape(running.baseUrl), REQUESTS, { model, ...labels });
   const inflight = async () => valueOf(await scrape(running.baseUrl), INFLIGHT, { model });
   /** Waits until `count` requests of the model are counted, then returns the exposition. */
   const settled = (count: number) =>

@@ -71,15 +71,13 @@ describe.each(ADAPTERS)('the sample OpenAI-compatible app (%s)', (adapter) => {
   });
 
   it('streams a text completion as a StreamableFile', async () => {
-    const res = await counted(() =>
-      postJson(app.baseUrl, '/v1/completions', { model: SMALL, prompt: 'Once upon a time', stream: true }),
-    );
+    const res = await counted(() => postJson(app.baseUrl, '/v1/completions', { model: SMALL, prompt: 'Once upon a time', stream: true }));
     expect(res.status).toBe(200);
     expect(res.contentType).toContain('text/event-stream');
     expect(sseData(res.text).at(-1)).toBe('[DONE]');
-    expect(
-      valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'completions', request_type: 'stream', status: 'success' }),
-    ).toBe(1);
+    expect(valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'completions', request_type: 'stream', status: 'success' })).toBe(
+      1,
+    );
   });
 
   it('streams a chat completion through @Sse() with POST', async () => {
@@ -96,18 +94,16 @@ describe.each(ADAPTERS)('the sample OpenAI-compatible app (%s)', (adapter) => {
     expect(res.status).toBe(404);
     expect(JSON.parse(res.text)).toMatchObject({ error: { code: 'model_not_found', param: 'model' } });
     const text = await metrics();
-    expect(
-      valueOf(text, REQUESTS, { model: 'unknown_model', endpoint: 'chat_completions', request_type: 'unary', status: 'error' }),
-    ).toBe(1);
+    expect(valueOf(text, REQUESTS, { model: 'unknown_model', endpoint: 'chat_completions', request_type: 'unary', status: 'error' })).toBe(
+      1,
+    );
     expect(text).not.toContain('gpt-4o');
   });
 
   it('answers 400 for an invalid request, counted as an error', async () => {
     const res = await counted(() => postJson(app.baseUrl, '/v1/completions', { model: SMALL, prompt: 42 }));
     expect(res.status).toBe(400);
-    expect(
-      valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'completions', request_type: 'unary', status: 'error' }),
-    ).toBe(1);
+    expect(valueOf(await metrics(), REQUESTS, { model: SMALL, endpoint: 'completions', request_type: 'unary', status: 'error' })).toBe(1);
   });
 
   describe.each([
@@ -144,10 +140,11 @@ describe.each(ADAPTERS)('the sample OpenAI-compatible app (%s)', (adapter) => {
     const encoded = (JSON.parse(base64.text) as { data: { embedding: string }[] }).data[0].embedding;
     const bytes = Buffer.from(encoded, 'base64');
     const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    expect([...floats].map((x) => x.toFixed(4))).toEqual(
-      list.data[0].embedding.map((x) => x.toFixed(4)),
+    expect([...floats].map((x) => x.toFixed(4))).toEqual(list.data[0].embedding.map((x) => x.toFixed(4)));
+    const text = await eventually(
+      metrics,
+      (t) => valueOf(t, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' }) >= 2,
     );
-    const text = await eventually(metrics, (t) => valueOf(t, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' }) >= 2);
     expect(valueOf(text, REQUESTS, { model: SMALL, endpoint: 'embeddings', request_type: 'unary', status: 'success' })).toBe(2);
     expect(valueOf(text, 'nv_llm_http_service_input_sequence_tokens_sum', { model: SMALL })).toBe(5 + 3);
   });

@@ -243,7 +243,12 @@ class GlobalPipeController {
 })
 class GlobalPipeAppModule {}
 
-const chatRequest = (status: string, errorType = '') => ({ endpoint: 'chat_completions', request_type: 'unary', status, error_type: errorType });
+const chatRequest = (status: string, errorType = '') => ({
+  endpoint: 'chat_completions',
+  request_type: 'unary',
+  status,
+  error_type: errorType,
+});
 
 describe.each(ADAPTERS)('@TrackLlm() on the routes of an app (%s)', (adapter) => {
   let app: RunningApp;

@@ -1,4 +1,15 @@
-import { Body, type CallHandler, Controller, HttpCode, Injectable, type INestApplication, Module, type NestInterceptor, Post, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  type CallHandler,
+  Controller,
+  HttpCode,
+  Injectable,
+  type INestApplication,
+  Module,
+  type NestInterceptor,
+  Post,
+  UseInterceptors,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { inject } from 'light-my-request';

@@ -78,8 +78,7 @@ export function validateCompletionRequest(value: unknown): CompletionRequest {
   const modelName = model(fields);
   const { prompt } = fields;
   const isPrompt =
-    typeof prompt === 'string' ||
-    (Array.isArray(prompt) && prompt.length > 0 && prompt.every((item) => typeof item === 'string'));
+    typeof prompt === 'string' || (Array.isArray(prompt) && prompt.length > 0 && prompt.every((item) => typeof item === 'string'));
   if (!isPrompt) {
     throw new InvalidRequestException('`prompt` is required and must be a string or a non-empty array of strings.', 'prompt');
   }

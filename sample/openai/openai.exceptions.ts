@@ -3,12 +3,7 @@ import type { MockEngineService } from '../engine/mock-engine.service.js';
 import type { OpenAiErrorBody } from './openai.types.js';
 
 /** An OpenAI-style error body. */
-export function openAiErrorBody(
-  message: string,
-  type: string,
-  param: string | null = null,
-  code: string | null = null,
-): OpenAiErrorBody {
+export function openAiErrorBody(message: string, type: string, param: string | null = null, code: string | null = null): OpenAiErrorBody {
   return { error: { message, type, param, code } };
 }
 

@@ -78,9 +78,7 @@ export function resolveBuckets(option: string, buckets: unknown): readonly numbe
   const valid =
     Array.isArray(buckets) &&
     buckets.length > 0 &&
-    buckets.every(
-      (bound, i) => typeof bound === 'number' && Number.isFinite(bound) && (i === 0 || bound > (buckets[i - 1] as number)),
-    );
+    buckets.every((bound, i) => typeof bound === 'number' && Number.isFinite(bound) && (i === 0 || bound > (buckets[i - 1] as number)));
   if (!valid) {
     throw new TypeError(
       `nestjs-llm-metrics: option "${option}" must be a non-empty array of finite, strictly increasing numbers, ` +

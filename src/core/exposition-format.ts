@@ -20,7 +20,10 @@ function mediaRange(range: string): { format: ExpositionFormat | undefined; qual
     return { format: 'openmetrics', quality };
   }
   if (mediaType === 'application/vnd.google.protobuf') {
-    return { format: param('proto') === 'io.prometheus.client.metricfamily' && param('encoding') === 'delimited' ? 'protobuf' : undefined, quality };
+    return {
+      format: param('proto') === 'io.prometheus.client.metricfamily' && param('encoding') === 'delimited' ? 'protobuf' : undefined,
+      quality,
+    };
   }
   return { format: ['text/plain', 'text/*', '*/*'].includes(mediaType) ? 'text' : undefined, quality };
 }

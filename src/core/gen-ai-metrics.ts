@@ -30,7 +30,13 @@ export interface GenAiRequestLabels {
   readonly outputTokens: readonly string[];
 }
 
-const NO_REQUEST_LABELS: GenAiRequestLabels = { duration: [], timeToFirstToken: [], timePerOutputToken: [], inputTokens: [], outputTokens: [] };
+const NO_REQUEST_LABELS: GenAiRequestLabels = {
+  duration: [],
+  timeToFirstToken: [],
+  timePerOutputToken: [],
+  inputTokens: [],
+  outputTokens: [],
+};
 
 /** `attributes`, with the request labels `names` of `request` added, if any. */
 function withRequestLabels(attributes: Record<string, string>, names: readonly string[], request: FinishedRequest): Record<string, string> {
@@ -125,7 +131,12 @@ export class GenAiMetrics {
       'Time per output token generated after the first token for successful responses.',
       GEN_AI_BUCKETS.timePerOutputToken,
     );
-    this.tokenUsage = histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', GEN_AI_BUCKETS.tokenUsage);
+    this.tokenUsage = histogram(
+      'gen_ai.client.token.usage',
+      '{token}',
+      'Number of input and output tokens used.',
+      GEN_AI_BUCKETS.tokenUsage,
+    );
   }
 
   /** Records what `request` measured. */
@@ -140,20 +151,32 @@ export class GenAiMetrics {
     }
     const labels = this.requestLabels;
     const duration = withRequestLabels(attributes, labels.duration, request);
-    this.requestDuration.record(request.durationSeconds, request.status === REQUEST_STATUS_ERROR ? { ...duration, 'error.type': request.errorType } : duration);
+    this.requestDuration.record(
+      request.durationSeconds,
+      request.status === REQUEST_STATUS_ERROR ? { ...duration, 'error.type': request.errorType } : duration,
+    );
     if (request.status === REQUEST_STATUS_SUCCESS && request.requestType === REQUEST_TYPE_STREAM) {
       if (request.timeToFirstTokenSeconds !== undefined) {
         this.timeToFirstToken.record(request.timeToFirstTokenSeconds, withRequestLabels(attributes, labels.timeToFirstToken, request));
       }
       if (request.timePerOutputTokenSeconds !== undefined) {
-        this.timePerOutputToken.record(request.timePerOutputTokenSeconds, withRequestLabels(attributes, labels.timePerOutputToken, request));
+        this.timePerOutputToken.record(
+          request.timePerOutputTokenSeconds,
+          withRequestLabels(attributes, labels.timePerOutputToken, request),
+        );
       }
     }
     if (request.inputTokens !== undefined) {
-      this.tokenUsage.record(request.inputTokens, { ...withRequestLabels(attributes, labels.inputTokens, request), 'gen_ai.token.type': 'input' });
+      this.tokenUsage.record(request.inputTokens, {
+        ...withRequestLabels(attributes, labels.inputTokens, request),
+        'gen_ai.token.type': 'input',
+      });
     }
     if (request.outputTokens !== undefined) {
-      this.tokenUsage.record(request.outputTokens, { ...withRequestLabels(attributes, labels.outputTokens, request), 'gen_ai.token.type': 'output' });
+      this.tokenUsage.record(request.outputTokens, {
+        ...withRequestLabels(attributes, labels.outputTokens, request),
+        'gen_ai.token.type': 'output',
+      });
     }
   }
 }

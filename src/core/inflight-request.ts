@@ -94,7 +94,12 @@ export class RequestSeries {
 
   countRequest(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): void {
     if (this.withErrorType) {
-      this.requests.add(`${endpoint} ${requestType} ${status} ${errorType}`, { endpoint, request_type: requestType, status, error_type: errorType });
+      this.requests.add(`${endpoint} ${requestType} ${status} ${errorType}`, {
+        endpoint,
+        request_type: requestType,
+        status,
+        error_type: errorType,
+      });
     } else {
       this.requests.add(`${endpoint} ${requestType} ${status}`, { endpoint, request_type: requestType, status });
     }
@@ -297,7 +302,10 @@ export class InflightGuard implements Disposable {
       return;
     }
     this.context.disconnects += 1;
-    this.series.cancellations.add(`${this.endpoint} ${this.currentRequestType}`, { endpoint: this.endpoint, request_type: this.currentRequestType });
+    this.series.cancellations.add(`${this.endpoint} ${this.currentRequestType}`, {
+      endpoint: this.endpoint,
+      request_type: this.currentRequestType,
+    });
   }
 
   /** The client went away before its answer ended: records the disconnect, and finishes as `cancelled`. */

@@ -77,8 +77,7 @@ const ENDPOINT_NAME = /^[a-z][a-z0-9_]*$/;
 export function assertEndpointName(endpoint: unknown): EndpointName {
   if (typeof endpoint !== 'string' || !ENDPOINT_NAME.test(endpoint)) {
     throw new TypeError(
-      `nestjs-llm-metrics: invalid endpoint ${describeValue(endpoint)}: ` +
-        `an endpoint name must match ${ENDPOINT_NAME}`,
+      `nestjs-llm-metrics: invalid endpoint ${describeValue(endpoint)}: ` + `an endpoint name must match ${ENDPOINT_NAME}`,
     );
   }
   return endpoint;

@@ -4,13 +4,28 @@ import { logBucketsFromEnv, resolveBuckets } from './buckets.js';
 import { describeValue } from './describe-value.js';
 import { GenAiMetrics, METER_NAME, type MeterProviderLike } from './gen-ai-metrics.js';
 import { type ExpositionWriter, type LabelSet, type TextFormat, defaultLabelsOf, withDefaultLabels } from './exposition-format.js';
-import { type BoundHistogram, type Clock, type Count, type CountLabels, type Counts, type GuardContext, InflightGuard, RequestSeries } from './inflight-request.js';
+import {
+  type BoundHistogram,
+  type Clock,
+  type Count,
+  type CountLabels,
+  type Counts,
+  type GuardContext,
+  InflightGuard,
+  RequestSeries,
+} from './inflight-request.js';
 import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, REQUEST_TYPE_UNARY, type RequestType, type Status } from './labels.js';
 import { ModelLabelPolicy, type ModelLabelPolicyOptions } from './model-label.policy.js';
 import { type NativeHistogramOptions, resolveNativeHistogramOptions } from './native-histogram.js';
 import type { LabelValues, NativeBucketsData, ProtobufExpositionWriter } from './protobuf-exposition.js';
 import { ExposedFamily, HistogramSeries, RenderSlices } from './series-exposition.js';
-import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec, RequestLabels, assertLabelTtl, resolveRequestLabels } from './request-label.policy.js';
+import {
+  DEFAULT_LABEL_TTL_MS,
+  type RequestLabelSpec,
+  RequestLabels,
+  assertLabelTtl,
+  resolveRequestLabels,
+} from './request-label.policy.js';
 import {
   BUCKETS_ENV_NAMES,
   DYNAMO_FRONTEND_BUCKETS,
@@ -109,7 +124,12 @@ type CountStore = 'registry' | 'exposed';
 const NO_LABEL_VALUES: readonly string[] = [];
 
 /** The labels of a count of `series` in a metric with `schemaLabels` and `requestLabels`. */
-function countLabels(schemaLabels: readonly string[], requestLabels: readonly string[], series: RequestSeries, counted: CountLabels): Record<string, string> {
+function countLabels(
+  schemaLabels: readonly string[],
+  requestLabels: readonly string[],
+  series: RequestSeries,
+  counted: CountLabels,
+): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const label of schemaLabels) {
     labels[label] = label === 'model' ? series.model : (counted[label as keyof CountLabels] ?? '');
@@ -142,7 +162,6 @@ const SCHEMA_NAMES = Object.keys(SCHEMAS);
 
 /** The latency histograms: their samples carry exemplars, and they have native buckets with the option. */
 const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'interTokenLatency']);
-
 
 /**
  * The HTTP-service metrics of NVIDIA Dynamo, usable with plain prom-client
@@ -201,13 +220,18 @@ export class LlmMetricsService {
     this.requestLabels = requestLabels;
     this.modelReady = options.modelReady;
     const genAi = options.openTelemetry
-      ? new GenAiMetrics(options.openTelemetry.meterProvider.getMeter(METER_NAME), options.openTelemetry.providerName ?? 'openai', this.modelLabels, {
-          duration: this.labelsCarriedBy('duration'),
-          timeToFirstToken: this.labelsCarriedBy('timeToFirstToken'),
-          timePerOutputToken: this.labelsCarriedBy('interTokenLatency'),
-          inputTokens: [...this.labelsCarriedBy('inputTokensOnSuccess'), ...this.labelsCarriedBy('inputTokens')],
-          outputTokens: [...this.labelsCarriedBy('outputTokensOnSuccess'), ...this.labelsCarriedBy('outputTokens')],
-        })
+      ? new GenAiMetrics(
+          options.openTelemetry.meterProvider.getMeter(METER_NAME),
+          options.openTelemetry.providerName ?? 'openai',
+          this.modelLabels,
+          {
+            duration: this.labelsCarriedBy('duration'),
+            timeToFirstToken: this.labelsCarriedBy('timeToFirstToken'),
+            timePerOutputToken: this.labelsCarriedBy('interTokenLatency'),
+            inputTokens: [...this.labelsCarriedBy('inputTokensOnSuccess'), ...this.labelsCarriedBy('inputTokens')],
+            outputTokens: [...this.labelsCarriedBy('outputTokensOnSuccess'), ...this.labelsCarriedBy('outputTokens')],
+          },
+        )
       : undefined;
     this.guardContext = {
       schema: this.schema,
@@ -527,12 +551,16 @@ export class LlmMetricsService {
   /** The prom-client metric of `spec`, whose `collect` publishes what the requests counted, and its series as this library renders them. */
   private build(spec: MetricSpec, buckets: HistogramBuckets): BuiltMetric {
     const name = `${this.prefix}${this.schema.infix}${spec.suffix}`;
-    const schemaLabels = spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : spec.labels;
+    const schemaLabels =
+      spec.rule === 'requests' && this.hasErrorType && !spec.labels.includes('error_type') ? [...spec.labels, 'error_type'] : spec.labels;
     const requestLabels = this.carriedLabels.get(spec.suffix) ?? NO_LABEL_VALUES;
     const labelNames = [...schemaLabels, ...requestLabels];
     const config = { name, help: spec.help, labelNames, registers: [] };
     if (spec.type === 'histogram') {
-      const { rule, buckets: { key, defaults } } = spec;
+      const {
+        rule,
+        buckets: { key, defaults },
+      } = spec;
       const withExemplars = this.exemplarHistograms !== undefined && LATENCY_RULES.has(rule);
       const bounds = [...resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults)];
       const histogram = new Histogram({
@@ -658,7 +686,10 @@ export class LlmMetricsService {
     const totals = new Map<string, { labels: Record<string, string>; value: number }>();
     this.seriesByKey.forEach((series) => {
       const value = rule === 'queued' ? series.queued : series.inProgress;
-      const key = requestLabels.length === 0 ? series.model : [series.model, ...requestLabels.map((name) => series.requestLabels[name])].join('\u0000');
+      const key =
+        requestLabels.length === 0
+          ? series.model
+          : [series.model, ...requestLabels.map((name) => series.requestLabels[name])].join('\u0000');
       const total = totals.get(key);
       if (total) {
         total.value += value;

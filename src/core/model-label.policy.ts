@@ -76,12 +76,7 @@ export class ModelLabelPolicy {
   }
 
   private isUsable(model: unknown): model is string {
-    if (
-      typeof model !== 'string' ||
-      model.length === 0 ||
-      model.length > MAX_MODEL_NAME_LENGTH ||
-      LONE_SURROGATE.test(model)
-    ) {
+    if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_NAME_LENGTH || LONE_SURROGATE.test(model)) {
       return false;
     }
     try {

@@ -54,7 +54,11 @@ function readResponsesUsage(value: unknown): TokenUsage | undefined {
   const record = asRecord(value);
   return (
     record &&
-    readUsage({ prompt_tokens: record.input_tokens, completion_tokens: record.output_tokens, prompt_tokens_details: record.input_tokens_details })
+    readUsage({
+      prompt_tokens: record.input_tokens,
+      completion_tokens: record.output_tokens,
+      prompt_tokens_details: record.input_tokens_details,
+    })
   );
 }
 
@@ -96,8 +100,7 @@ export function summarizePayload(payload: unknown): PayloadSummary {
     tokens = 1;
   }
   const response = asRecord(record.response);
-  const usage =
-    readUsage(record.usage) ?? readUsage(response?.usage) ?? readResponsesUsage(response?.usage ?? record.usage);
+  const usage = readUsage(record.usage) ?? readUsage(response?.usage) ?? readResponsesUsage(response?.usage ?? record.usage);
   return usage ? { tokens, usage } : { tokens };
 }
 

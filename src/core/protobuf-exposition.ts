@@ -296,7 +296,10 @@ function metricFields(type: MetricFamilyData['type'], metric: MetricData<typeof 
     }
     case 'summary': {
       const { labels, count, sum, quantiles } = metric as SummaryData;
-      return { label: labelPairs(labels), summary: { sample_count: count, sample_sum: sum, quantile: quantiles.map(({ quantile, value }) => ({ quantile, value })) } };
+      return {
+        label: labelPairs(labels),
+        summary: { sample_count: count, sample_sum: sum, quantile: quantiles.map(({ quantile, value }) => ({ quantile, value })) },
+      };
     }
     case 'histogram':
       return { label: labelPairs(metric.labels), histogram: histogramFields(metric as HistogramData) };
@@ -439,7 +442,9 @@ export function familyFromJson(metric: MetricJson, nativeBucketsOf: NativeBucket
         labels,
         count: values.find(({ metricName }) => metricName === `${metric.name}_count`)?.value ?? 0,
         sum: values.find(({ metricName }) => metricName === `${metric.name}_sum`)?.value ?? 0,
-        quantiles: values.filter(({ metricName }) => metricName === undefined || metricName === metric.name).map(({ labels: { quantile }, value }) => ({ quantile: Number(quantile), value })),
+        quantiles: values
+          .filter(({ metricName }) => metricName === undefined || metricName === metric.name)
+          .map(({ labels: { quantile }, value }) => ({ quantile: Number(quantile), value })),
       })),
     };
   }
@@ -456,7 +461,9 @@ export function familyFromJson(metric: MetricJson, nativeBucketsOf: NativeBucket
           upperBound: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le),
           cumulativeCount: value,
           // prom-client stamps exemplars in seconds.
-          exemplar: exemplar ? { labels: stringLabels(exemplar.labelSet), value: exemplar.value, timestampMs: exemplar.timestamp * 1000 } : undefined,
+          exemplar: exemplar
+            ? { labels: stringLabels(exemplar.labelSet), value: exemplar.value, timestampMs: exemplar.timestamp * 1000 }
+            : undefined,
         })),
       native: nativeBucketsOf(metric.name, labels),
     })),
@@ -469,7 +476,10 @@ export function familyFromJson(metric: MetricJson, nativeBucketsOf: NativeBucket
  * has it, and a histogram series with native buckets (`nativeBucketsOf`)
  * with them beside its classic ones.
  */
-export async function renderProtobuf(registry: Registry<RegistryContentType>, nativeBucketsOf: NativeBucketsOf = () => undefined): Promise<Uint8Array> {
+export async function renderProtobuf(
+  registry: Registry<RegistryContentType>,
+  nativeBucketsOf: NativeBucketsOf = () => undefined,
+): Promise<Uint8Array> {
   const metrics = (await registry.getMetricsAsJSON()) as unknown as MetricJson[];
   return encodeProtobufExposition(metrics.map((metric) => familyFromJson(metric, nativeBucketsOf)));
 }

@@ -1,5 +1,12 @@
 import type { Registry, RegistryContentType } from 'prom-client';
-import { type ExpositionBuffers, ExpositionWriter, type LabelSet, type TextFormat, defaultLabelsOf, withDefaultLabels } from './exposition-format.js';
+import {
+  type ExpositionBuffers,
+  ExpositionWriter,
+  type LabelSet,
+  type TextFormat,
+  defaultLabelsOf,
+  withDefaultLabels,
+} from './exposition-format.js';
 import type { LlmMetricsService } from './llm-metrics.service.js';
 import { type MetricJson, renderOpenMetricsFamily } from './openmetrics.js';
 import { ProtobufExpositionWriter, familyFromJson } from './protobuf-exposition.js';
@@ -17,11 +24,16 @@ export interface RenderRegistryOptions {
 
 /** `metric`'s samples with the default labels they lack added last, as `getMetricsAsJSON()` adds them. */
 function withDefaults(metric: MetricJson, defaults: LabelSet | undefined): MetricJson {
-  return defaults ? { ...metric, values: metric.values.map((value) => ({ ...value, labels: withDefaultLabels(value.labels, defaults) })) } : metric;
+  return defaults
+    ? { ...metric, values: metric.values.map((value) => ({ ...value, labels: withDefaultLabels(value.labels, defaults) })) }
+    : metric;
 }
 
 /** The registry's metrics that are not `service`'s, as `get()` gives them, in the registry's order. */
-async function* otherMetrics(registry: Registry<RegistryContentType>, service: LlmMetricsService): AsyncGenerator<{ name: string; json: () => Promise<MetricJson> }> {
+async function* otherMetrics(
+  registry: Registry<RegistryContentType>,
+  service: LlmMetricsService,
+): AsyncGenerator<{ name: string; json: () => Promise<MetricJson> }> {
   const ours = new Set(service.metricNames);
   for (const { name } of registry.getMetricsAsArray()) {
     const metric = registry.getSingleMetric(name);

@@ -86,7 +86,11 @@ export function resolveRequestLabels(labels: unknown, schema: Schema): Map<strin
     if (typeof from !== 'function') {
       throw invalid(`${option}.from`, 'a function (request) => value', from);
     }
-    if (allow !== undefined && typeof allow !== 'function' && !(Array.isArray(allow) && allow.every((value) => typeof value === 'string'))) {
+    if (
+      allow !== undefined &&
+      typeof allow !== 'function' &&
+      !(Array.isArray(allow) && allow.every((value) => typeof value === 'string'))
+    ) {
       throw invalid(`${option}.allow`, 'an array of values or a function (value) => boolean', allow);
     }
     if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
@@ -96,7 +100,11 @@ export function resolveRequestLabels(labels: unknown, schema: Schema): Map<strin
       throw invalid(`${option}.missing`, `a string of at most ${MAX_LABEL_VALUE_LENGTH} characters, without control characters`, missing);
     }
     if (metrics !== undefined && !(Array.isArray(metrics) && metrics.every((family) => families.has(family)))) {
-      throw invalid(`${option}.metrics`, `an array of metric names of the "${schema.name}" schema measured per request (${[...families.keys()].join(', ')})`, metrics);
+      throw invalid(
+        `${option}.metrics`,
+        `an array of metric names of the "${schema.name}" schema measured per request (${[...families.keys()].join(', ')})`,
+        metrics,
+      );
     }
     for (const [suffix, rule] of families) {
       if (metrics ? metrics.includes(suffix) : LABELLED_BY_DEFAULT.has(rule)) {

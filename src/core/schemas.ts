@@ -123,17 +123,11 @@ export const TIME_TO_FIRST_TOKEN_BUCKETS: readonly number[] = [
   0, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 240, 480,
 ];
 /** Default buckets (seconds) of `{prefix}_http_service_inter_token_latency_seconds`. */
-export const INTER_TOKEN_LATENCY_BUCKETS: readonly number[] = [
-  0, 0.001, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2,
-];
+export const INTER_TOKEN_LATENCY_BUCKETS: readonly number[] = [0, 0.001, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
 /** Default buckets (tokens) of `{prefix}_http_service_input_sequence_tokens`. */
-export const INPUT_SEQUENCE_TOKENS_BUCKETS: readonly number[] = [
-  0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000,
-];
+export const INPUT_SEQUENCE_TOKENS_BUCKETS: readonly number[] = [0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000];
 /** Default buckets (tokens) of `{prefix}_http_service_output_sequence_tokens`. */
-export const OUTPUT_SEQUENCE_TOKENS_BUCKETS: readonly number[] = [
-  0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000,
-];
+export const OUTPUT_SEQUENCE_TOKENS_BUCKETS: readonly number[] = [0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000];
 
 /** Dynamo's frontend log buckets: `{ min, max, count }` of each histogram. */
 export const DYNAMO_FRONTEND_BUCKETS: Readonly<Record<HistogramKey, LogBuckets>> = {
@@ -166,13 +160,58 @@ export const DYNAMO_0_2_1: Schema = {
   errorTypeLabel: 'option',
   errorTypesByStatus: ERROR_TYPES_0_2_1,
   metrics: [
-    { rule: 'requests', suffix: 'requests_total', type: 'counter', help: 'Total number of LLM requests processed', labels: ['model', 'endpoint', 'request_type', 'status'] },
+    {
+      rule: 'requests',
+      suffix: 'requests_total',
+      type: 'counter',
+      help: 'Total number of LLM requests processed',
+      labels: ['model', 'endpoint', 'request_type', 'status'],
+    },
     { rule: 'inProgress', suffix: 'inflight_requests', type: 'gauge', help: 'Number of inflight requests', labels: MODEL },
-    { rule: 'duration', suffix: 'request_duration_seconds', type: 'histogram', help: 'Duration of LLM requests', labels: MODEL, buckets: { key: 'requestDuration', defaults: REQUEST_DURATION_BUCKETS } },
-    { rule: 'timeToFirstToken', suffix: 'time_to_first_token_seconds', type: 'histogram', help: 'Time to first token in seconds', labels: MODEL, buckets: { key: 'timeToFirstToken', defaults: TIME_TO_FIRST_TOKEN_BUCKETS }, tokens: true },
-    { rule: 'interTokenLatency', suffix: 'inter_token_latency_seconds', type: 'histogram', help: 'Inter-token latency in seconds', labels: MODEL, buckets: { key: 'interTokenLatency', defaults: INTER_TOKEN_LATENCY_BUCKETS }, tokens: true },
-    { rule: 'inputTokensOnSuccess', suffix: 'input_sequence_tokens', type: 'histogram', help: 'Input sequence length in tokens', labels: MODEL, buckets: { key: 'inputSequenceTokens', defaults: INPUT_SEQUENCE_TOKENS_BUCKETS }, tokens: true },
-    { rule: 'outputTokensOnSuccess', suffix: 'output_sequence_tokens', type: 'histogram', help: 'Output sequence length in tokens', labels: MODEL, buckets: { key: 'outputSequenceTokens', defaults: OUTPUT_SEQUENCE_TOKENS_BUCKETS }, tokens: true },
+    {
+      rule: 'duration',
+      suffix: 'request_duration_seconds',
+      type: 'histogram',
+      help: 'Duration of LLM requests',
+      labels: MODEL,
+      buckets: { key: 'requestDuration', defaults: REQUEST_DURATION_BUCKETS },
+    },
+    {
+      rule: 'timeToFirstToken',
+      suffix: 'time_to_first_token_seconds',
+      type: 'histogram',
+      help: 'Time to first token in seconds',
+      labels: MODEL,
+      buckets: { key: 'timeToFirstToken', defaults: TIME_TO_FIRST_TOKEN_BUCKETS },
+      tokens: true,
+    },
+    {
+      rule: 'interTokenLatency',
+      suffix: 'inter_token_latency_seconds',
+      type: 'histogram',
+      help: 'Inter-token latency in seconds',
+      labels: MODEL,
+      buckets: { key: 'interTokenLatency', defaults: INTER_TOKEN_LATENCY_BUCKETS },
+      tokens: true,
+    },
+    {
+      rule: 'inputTokensOnSuccess',
+      suffix: 'input_sequence_tokens',
+      type: 'histogram',
+      help: 'Input sequence length in tokens',
+      labels: MODEL,
+      buckets: { key: 'inputSequenceTokens', defaults: INPUT_SEQUENCE_TOKENS_BUCKETS },
+      tokens: true,
+    },
+    {
+      rule: 'outputTokensOnSuccess',
+      suffix: 'output_sequence_tokens',
+      type: 'histogram',
+      help: 'Output sequence length in tokens',
+      labels: MODEL,
+      buckets: { key: 'outputSequenceTokens', defaults: OUTPUT_SEQUENCE_TOKENS_BUCKETS },
+      tokens: true,
+    },
   ],
 };
 
@@ -184,23 +223,120 @@ export const DYNAMO_FRONTEND: Schema = {
   errorTypeLabel: 'always',
   errorTypesByStatus: { ...ERROR_TYPES_0_2_1, 499: ErrorType.Cancelled, 500: ErrorType.Internal },
   metrics: [
-    { rule: 'requests', suffix: 'requests_total', type: 'counter', help: 'Total number of LLM requests processed', labels: ['model', 'endpoint', 'request_type', 'status', 'error_type'] },
-    { rule: 'requestsStarted', suffix: 'requests_started_total', type: 'counter', help: 'Total number of LLM requests accepted by the frontend handler', labels: STARTED },
-    { rule: 'inProgress', suffix: 'active_requests', type: 'gauge', help: 'Number of requests currently being handled by the frontend, from HTTP handler entry to response completion', labels: MODEL },
+    {
+      rule: 'requests',
+      suffix: 'requests_total',
+      type: 'counter',
+      help: 'Total number of LLM requests processed',
+      labels: ['model', 'endpoint', 'request_type', 'status', 'error_type'],
+    },
+    {
+      rule: 'requestsStarted',
+      suffix: 'requests_started_total',
+      type: 'counter',
+      help: 'Total number of LLM requests accepted by the frontend handler',
+      labels: STARTED,
+    },
+    {
+      rule: 'inProgress',
+      suffix: 'active_requests',
+      type: 'gauge',
+      help: 'Number of requests currently being handled by the frontend, from HTTP handler entry to response completion',
+      labels: MODEL,
+    },
     { rule: 'inProgress', suffix: 'inflight_requests', type: 'gauge', help: 'Number of inflight requests', labels: MODEL },
     { rule: 'queued', suffix: 'queued_requests', type: 'gauge', help: 'Number of requests in HTTP processing queue', labels: MODEL },
     { rule: 'disconnects', suffix: 'disconnected_clients', type: 'gauge', help: 'Number of disconnected clients', labels: [] },
-    { rule: 'cancellations', suffix: 'model_cancellation_total', type: 'counter', help: 'Total number of request cancellations', labels: STARTED },
-    { rule: 'rejections', suffix: 'model_rejection_total', type: 'counter', help: 'Total number of requests rejected due to resource exhaustion', labels: ['model', 'endpoint'] },
-    { rule: 'ready', suffix: 'model_ready', type: 'gauge', help: 'Whether the frontend can route at least one inference request for the model (1 = ready, 0 = not ready)', labels: MODEL },
-    { rule: 'duration', suffix: 'request_duration_seconds', type: 'histogram', help: 'Duration of LLM requests', labels: MODEL, buckets: { key: 'requestDuration', defaults: DYNAMO_FRONTEND_BUCKETS.requestDuration } },
-    { rule: 'timeToFirstToken', suffix: 'time_to_first_token_seconds', type: 'histogram', help: 'Time to first token in seconds', labels: MODEL, buckets: { key: 'timeToFirstToken', defaults: DYNAMO_FRONTEND_BUCKETS.timeToFirstToken }, tokens: true },
-    { rule: 'interTokenLatency', suffix: 'inter_token_latency_seconds', type: 'histogram', help: 'Inter-token latency in seconds', labels: MODEL, buckets: { key: 'interTokenLatency', defaults: DYNAMO_FRONTEND_BUCKETS.interTokenLatency }, tokens: true },
-    { rule: 'inputTokens', suffix: 'input_sequence_tokens', type: 'histogram', help: 'Input sequence length in tokens', labels: MODEL, buckets: { key: 'inputSequenceTokens', defaults: DYNAMO_FRONTEND_BUCKETS.inputSequenceTokens }, tokens: true },
-    { rule: 'outputTokens', suffix: 'output_sequence_tokens', type: 'histogram', help: 'Output sequence length in tokens', labels: MODEL, buckets: { key: 'outputSequenceTokens', defaults: DYNAMO_FRONTEND_BUCKETS.outputSequenceTokens }, tokens: true },
-    { rule: 'outputTokensLive', suffix: 'output_tokens_total', type: 'counter', help: 'Total number of output tokens generated (updates in real-time)', labels: MODEL, tokens: true },
-    { rule: 'cachedTokens', suffix: 'cached_tokens', type: 'histogram', help: 'Number of cached tokens (prefix cache hits) per request', labels: MODEL, buckets: { key: 'cachedTokens', defaults: DYNAMO_FRONTEND_BUCKETS.cachedTokens }, tokens: true },
-    { rule: 'embeddingDuration', suffix: 'embedding_latency_seconds', type: 'histogram', help: 'End-to-end latency of /v1/embeddings requests, in seconds. Distinct from request_duration_seconds so the bucket range can cover sub-second pooling-model inference.', labels: MODEL, buckets: { key: 'embeddingLatency', defaults: DYNAMO_FRONTEND_BUCKETS.embeddingLatency } },
+    {
+      rule: 'cancellations',
+      suffix: 'model_cancellation_total',
+      type: 'counter',
+      help: 'Total number of request cancellations',
+      labels: STARTED,
+    },
+    {
+      rule: 'rejections',
+      suffix: 'model_rejection_total',
+      type: 'counter',
+      help: 'Total number of requests rejected due to resource exhaustion',
+      labels: ['model', 'endpoint'],
+    },
+    {
+      rule: 'ready',
+      suffix: 'model_ready',
+      type: 'gauge',
+      help: 'Whether the frontend can route at least one inference request for the model (1 = ready, 0 = not ready)',
+      labels: MODEL,
+    },
+    {
+      rule: 'duration',
+      suffix: 'request_duration_seconds',
+      type: 'histogram',
+      help: 'Duration of LLM requests',
+      labels: MODEL,
+      buckets: { key: 'requestDuration', defaults: DYNAMO_FRONTEND_BUCKETS.requestDuration },
+    },
+    {
+      rule: 'timeToFirstToken',
+      suffix: 'time_to_first_token_seconds',
+      type: 'histogram',
+      help: 'Time to first token in seconds',
+      labels: MODEL,
+      buckets: { key: 'timeToFirstToken', defaults: DYNAMO_FRONTEND_BUCKETS.timeToFirstToken },
+      tokens: true,
+    },
+    {
+      rule: 'interTokenLatency',
+      suffix: 'inter_token_latency_seconds',
+      type: 'histogram',
+      help: 'Inter-token latency in seconds',
+      labels: MODEL,
+      buckets: { key: 'interTokenLatency', defaults: DYNAMO_FRONTEND_BUCKETS.interTokenLatency },
+      tokens: true,
+    },
+    {
+      rule: 'inputTokens',
+      suffix: 'input_sequence_tokens',
+      type: 'histogram',
+      help: 'Input sequence length in tokens',
+      labels: MODEL,
+      buckets: { key: 'inputSequenceTokens', defaults: DYNAMO_FRONTEND_BUCKETS.inputSequenceTokens },
+      tokens: true,
+    },
+    {
+      rule: 'outputTokens',
+      suffix: 'output_sequence_tokens',
+      type: 'histogram',
+      help: 'Output sequence length in tokens',
+      labels: MODEL,
+      buckets: { key: 'outputSequenceTokens', defaults: DYNAMO_FRONTEND_BUCKETS.outputSequenceTokens },
+      tokens: true,
+    },
+    {
+      rule: 'outputTokensLive',
+      suffix: 'output_tokens_total',
+      type: 'counter',
+      help: 'Total number of output tokens generated (updates in real-time)',
+      labels: MODEL,
+      tokens: true,
+    },
+    {
+      rule: 'cachedTokens',
+      suffix: 'cached_tokens',
+      type: 'histogram',
+      help: 'Number of cached tokens (prefix cache hits) per request',
+      labels: MODEL,
+      buckets: { key: 'cachedTokens', defaults: DYNAMO_FRONTEND_BUCKETS.cachedTokens },
+      tokens: true,
+    },
+    {
+      rule: 'embeddingDuration',
+      suffix: 'embedding_latency_seconds',
+      type: 'histogram',
+      help: 'End-to-end latency of /v1/embeddings requests, in seconds. Distinct from request_duration_seconds so the bucket range can cover sub-second pooling-model inference.',
+      labels: MODEL,
+      buckets: { key: 'embeddingLatency', defaults: DYNAMO_FRONTEND_BUCKETS.embeddingLatency },
+    },
   ],
 };
 
@@ -215,10 +351,7 @@ const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
  */
 export function assertMetricPrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
-    throw new TypeError(
-      `nestjs-llm-metrics: invalid metric prefix ${describeValue(prefix)}: ` +
-        `a prefix must match ${METRIC_PREFIX}`,
-    );
+    throw new TypeError(`nestjs-llm-metrics: invalid metric prefix ${describeValue(prefix)}: ` + `a prefix must match ${METRIC_PREFIX}`);
   }
   return prefix;
 }

@@ -46,7 +46,8 @@ export class LlmMetricsInterceptor implements NestInterceptor {
     }
     const endpoint = this.endpointOf(context.getHandler(), context.getClass());
     const response = nodeResponseOf(context.getArgByIndex(1));
-    const tracking = endpoint !== undefined && response !== undefined ? tracker.open(context.getArgByIndex<object>(0), response, endpoint) : undefined;
+    const tracking =
+      endpoint !== undefined && response !== undefined ? tracker.open(context.getArgByIndex<object>(0), response, endpoint) : undefined;
     if (tracking === undefined) {
       return next.handle();
     }
@@ -54,7 +55,10 @@ export class LlmMetricsInterceptor implements NestInterceptor {
   }
 
   /** The endpoint `@TrackLlm()` gave the route (the method's, else the class's), or `undefined`. */
-  private endpointOf(handler: ReturnType<ExecutionContext['getHandler']>, controller: ReturnType<ExecutionContext['getClass']>): EndpointName | undefined {
+  private endpointOf(
+    handler: ReturnType<ExecutionContext['getHandler']>,
+    controller: ReturnType<ExecutionContext['getClass']>,
+  ): EndpointName | undefined {
     let byHandler = this.endpoints.get(controller);
     if (!byHandler) {
       byHandler = new Map();

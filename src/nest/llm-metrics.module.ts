@@ -1,12 +1,4 @@
-import {
-  type CanActivate,
-  ConfigurableModuleBuilder,
-  type DynamicModule,
-  Global,
-  Module,
-  type Provider,
-  type Type,
-} from '@nestjs/common';
+import { type CanActivate, ConfigurableModuleBuilder, type DynamicModule, Global, Module, type Provider, type Type } from '@nestjs/common';
 import { RouterModule } from '@nestjs/core';
 import { LlmMetricsService } from '../core/llm-metrics.service.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
@@ -47,14 +39,23 @@ function defineModule(definition: DynamicModule, givenExtras: LlmMetricsModuleEx
     ...guardClasses,
     {
       provide: SET_UP_METRICS,
-      useFactory: (setup: LlmMetricsSetup, options: LlmMetricsModuleOptions | undefined, ...created: CanActivate[]): Promise<LlmMetricsSetup> =>
-        setup.setUp({ ...options, ...extras }, extras.guards.map((guard) => (isGuardClass(guard) ? created[guardClasses.indexOf(guard)] : guard))),
+      useFactory: (
+        setup: LlmMetricsSetup,
+        options: LlmMetricsModuleOptions | undefined,
+        ...created: CanActivate[]
+      ): Promise<LlmMetricsSetup> =>
+        setup.setUp(
+          { ...options, ...extras },
+          extras.guards.map((guard) => (isGuardClass(guard) ? created[guardClasses.indexOf(guard)] : guard)),
+        ),
       inject: [LlmMetricsSetup, MODULE_OPTIONS_TOKEN, ...guardClasses],
     },
     { provide: LlmMetricsService, useFactory: (setup: LlmMetricsSetup) => setup.service, inject: [SET_UP_METRICS] },
     { provide: LLM_METRICS_REGISTRY, useFactory: (setup: LlmMetricsSetup) => setup.registry, inject: [SET_UP_METRICS] },
   ];
-  const route = extras.controller ? [LlmMetricsRouteModule, RouterModule.register([{ path: extras.path, module: LlmMetricsRouteModule }])] : [];
+  const route = extras.controller
+    ? [LlmMetricsRouteModule, RouterModule.register([{ path: extras.path, module: LlmMetricsRouteModule }])]
+    : [];
   return {
     ...definition,
     global: extras.isGlobal,

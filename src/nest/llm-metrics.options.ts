@@ -129,7 +129,13 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
     throw invalid('models', 'an array of model names or a function (model) => boolean', models);
   }
   if (options.schema !== undefined && !Object.hasOwn(SCHEMAS, options.schema)) {
-    throw invalid('schema', `one of ${Object.keys(SCHEMAS).map((name) => `"${name}"`).join(', ')}`, options.schema);
+    throw invalid(
+      'schema',
+      `one of ${Object.keys(SCHEMAS)
+        .map((name) => `"${name}"`)
+        .join(', ')}`,
+      options.schema,
+    );
   }
   for (const option of ['modelFrom', 'streamFrom'] as const) {
     if (options[option] !== undefined && typeof options[option] !== 'function') {
@@ -141,7 +147,7 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   }
   const { registry } = options;
   if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
-    throw invalid('registry', "a prom-client Registry", registry);
+    throw invalid('registry', 'a prom-client Registry', registry);
   }
   const { openTelemetry } = options;
   if (
@@ -178,9 +184,7 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
   const { defaultLabels } = options;
   if (
     defaultLabels !== undefined &&
-    (defaultLabels === null ||
-      typeof defaultLabels !== 'object' ||
-      Object.values(defaultLabels).some((value) => typeof value !== 'string'))
+    (defaultLabels === null || typeof defaultLabels !== 'object' || Object.values(defaultLabels).some((value) => typeof value !== 'string'))
   ) {
     throw invalid('defaultLabels', 'an object of string label values', defaultLabels);
   }

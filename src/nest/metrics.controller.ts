@@ -78,7 +78,11 @@ export class LlmMetricsController {
     const format = expositionFormatFor(accept);
     // A registry of OpenMetrics is served in OpenMetrics to text scrapers too, as prom-client would render it.
     const contentType =
-      format === 'protobuf' ? PROTOBUF_EXPOSITION_CONTENT_TYPE : format === 'openmetrics' ? Registry.OPENMETRICS_CONTENT_TYPE : registry.contentType;
+      format === 'protobuf'
+        ? PROTOBUF_EXPOSITION_CONTENT_TYPE
+        : format === 'openmetrics'
+          ? Registry.OPENMETRICS_CONTENT_TYPE
+          : registry.contentType;
     let chunks: Buffer[];
     let pooled = false;
     try {

@@ -226,7 +226,8 @@ export class RequestTracker {
     let guard: InflightGuard;
     try {
       // NestJS 12 gives an `@Sse()` route's request its abort signal before the interceptors run.
-      const streaming = (SSE_ABORT_CONTROLLER !== undefined && SSE_ABORT_CONTROLLER in trackedRequest) || read(this.streamFrom, trackedRequest) === true;
+      const streaming =
+        (SSE_ABORT_CONTROLLER !== undefined && SSE_ABORT_CONTROLLER in trackedRequest) || read(this.streamFrom, trackedRequest) === true;
       guard = this.metrics.createInflightGuard(read(this.modelFrom, trackedRequest), endpoint, streaming, trackedRequest);
     } catch (err) {
       this.metrics.handleRecordError(err);

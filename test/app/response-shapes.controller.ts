@@ -88,7 +88,12 @@ export class ResponseShapesController {
   @HttpCode(200)
   @TrackLlm(Endpoint.ChatCompletions)
   observable(@Body() body: ShapeRequest): Observable<unknown> {
-    return body.delayMs ? interval(body.delayMs).pipe(take(1), map(() => ({ text: 'late' }))) : of({ text: 'hello' });
+    return body.delayMs
+      ? interval(body.delayMs).pipe(
+          take(1),
+          map(() => ({ text: 'late' })),
+        )
+      : of({ text: 'hello' });
   }
 
   @Post('status/:code')

@@ -65,7 +65,15 @@ async function main(): Promise<void> {
   await app.close();
   const nest = (require('@nestjs/core/package.json') as { version: string }).version;
   process.stdout.write(
-    [`nest=${nest}`, `resolved=${require.resolve('nestjs-llm-metrics')}`, `unary=${unary}`, `stream=${stream}`, exposition, `count=${count}`, ''].join('\n'),
+    [
+      `nest=${nest}`,
+      `resolved=${require.resolve('nestjs-llm-metrics')}`,
+      `unary=${unary}`,
+      `stream=${stream}`,
+      exposition,
+      `count=${count}`,
+      '',
+    ].join('\n'),
   );
 }
 

@@ -3,14 +3,29 @@
 /** Name, type, labels and help text of every metric, as `dynamo-frontend-metrics.md` lists them. */
 export const DYNAMO_FRONTEND_REFERENCE: [suffix: string, type: string, labels: string[], help: string][] = [
   ['requests_total', 'counter', ['model', 'endpoint', 'request_type', 'status', 'error_type'], 'Total number of LLM requests processed'],
-  ['requests_started_total', 'counter', ['model', 'endpoint', 'request_type'], 'Total number of LLM requests accepted by the frontend handler'],
-  ['active_requests', 'gauge', ['model'], 'Number of requests currently being handled by the frontend, from HTTP handler entry to response completion'],
+  [
+    'requests_started_total',
+    'counter',
+    ['model', 'endpoint', 'request_type'],
+    'Total number of LLM requests accepted by the frontend handler',
+  ],
+  [
+    'active_requests',
+    'gauge',
+    ['model'],
+    'Number of requests currently being handled by the frontend, from HTTP handler entry to response completion',
+  ],
   ['inflight_requests', 'gauge', ['model'], 'Number of inflight requests'],
   ['queued_requests', 'gauge', ['model'], 'Number of requests in HTTP processing queue'],
   ['disconnected_clients', 'gauge', [], 'Number of disconnected clients'],
   ['model_cancellation_total', 'counter', ['model', 'endpoint', 'request_type'], 'Total number of request cancellations'],
   ['model_rejection_total', 'counter', ['model', 'endpoint'], 'Total number of requests rejected due to resource exhaustion'],
-  ['model_ready', 'gauge', ['model'], 'Whether the frontend can route at least one inference request for the model (1 = ready, 0 = not ready)'],
+  [
+    'model_ready',
+    'gauge',
+    ['model'],
+    'Whether the frontend can route at least one inference request for the model (1 = ready, 0 = not ready)',
+  ],
   ['request_duration_seconds', 'histogram', ['model'], 'Duration of LLM requests'],
   ['time_to_first_token_seconds', 'histogram', ['model'], 'Time to first token in seconds'],
   ['inter_token_latency_seconds', 'histogram', ['model'], 'Inter-token latency in seconds'],

@@ -91,7 +91,13 @@ export function exemplarsOf(text: string): Exemplar[] {
       if (!match) {
         throw new Error(`not a sample line with an exemplar: ${line}`);
       }
-      return { name: match[1], labels: parseLabels(match[2]), exemplarLabels: parseLabels(match[3]), value: Number(match[4]), timestamp: Number(match[5]) };
+      return {
+        name: match[1],
+        labels: parseLabels(match[2]),
+        exemplarLabels: parseLabels(match[3]),
+        value: Number(match[4]),
+        timestamp: Number(match[5]),
+      };
     });
 }
 

@@ -45,7 +45,9 @@ export function allPanels(panels: Panel[]): Panel[] {
 
 export function panelQueries(dashboard: Dashboard): PanelQuery[] {
   return allPanels(dashboard.panels).flatMap((panel) =>
-    (panel.targets ?? []).filter((target) => target.expr !== undefined).map((target) => ({ panel, refId: target.refId ?? '?', expr: target.expr! })),
+    (panel.targets ?? [])
+      .filter((target) => target.expr !== undefined)
+      .map((target) => ({ panel, refId: target.refId ?? '?', expr: target.expr! })),
   );
 }
 
@@ -86,4 +88,3 @@ export function substitute(expr: string, dashboard: Dashboard): string {
 
 /** Grafana's own pattern for `label_values([selector,] label)`. */
 export const LABEL_VALUES = /^label_values\((?:(.+),\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\)\s*$/;
-

@@ -51,7 +51,11 @@ export async function scrape(baseUrl: string, path = '/metrics', accept?: string
 }
 
 /** POSTs JSON and returns status and body text. */
-export async function postJson(baseUrl: string, path: string, body: unknown): Promise<{ status: number; text: string; contentType: string | null }> {
+export async function postJson(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; text: string; contentType: string | null }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

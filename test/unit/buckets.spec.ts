@@ -5,7 +5,11 @@ import { logBucketsFromEnv, resolveBuckets } from '../../src/core/buckets.js';
 /** The `le` values of the reference (`dynamo-frontend-metrics.md`, "Buckets (as exposed)"). */
 const REFERENCE: [string, [number, number, number], string][] = [
   ['request_duration_seconds', [1, 512, 10], '0, 2, 4, 8, 16, 32, 64, 130, 260, 510'],
-  ['time_to_first_token_seconds', [0.001, 480, 18], '0, 0.0022, 0.0047, 0.01, 0.022, 0.047, 0.1, 0.22, 0.47, 1, 2.2, 4.7, 10, 22, 48, 100, 220, 480'],
+  [
+    'time_to_first_token_seconds',
+    [0.001, 480, 18],
+    '0, 0.0022, 0.0047, 0.01, 0.022, 0.047, 0.1, 0.22, 0.47, 1, 2.2, 4.7, 10, 22, 48, 100, 220, 480',
+  ],
   ['inter_token_latency_seconds', [0.001, 2, 13], '0, 0.0019, 0.0035, 0.0067, 0.013, 0.024, 0.045, 0.084, 0.16, 0.3, 0.56, 1.1, 2'],
   ['input_sequence_tokens, cached_tokens', [50, 128000, 12], '0, 100, 210, 430, 870, 1800, 3600, 7400, 15000, 31000, 63000, 130000'],
   ['output_sequence_tokens', [50, 32000, 10], '0, 100, 210, 430, 880, 1800, 3700, 7600, 16000, 32000'],
@@ -18,7 +22,9 @@ describe('logBuckets', () => {
   });
 
   it("gives each dynamo-frontend histogram the reference's defaults", () => {
-    expect(Object.fromEntries(Object.entries(DYNAMO_FRONTEND_BUCKETS).map(([key, { min, max, count }]) => [key, [min, max, count]]))).toEqual({
+    expect(
+      Object.fromEntries(Object.entries(DYNAMO_FRONTEND_BUCKETS).map(([key, { min, max, count }]) => [key, [min, max, count]])),
+    ).toEqual({
       requestDuration: [1, 512, 10],
       timeToFirstToken: [0.001, 480, 18],
       interTokenLatency: [0.001, 2, 13],
@@ -56,10 +62,13 @@ describe('buckets as options', () => {
   it('reads DYN_METRICS_<NAME>_{MIN,MAX,COUNT}, each missing one from the defaults', () => {
     const defaults = { min: 1, max: 512, count: 10 };
     expect(logBucketsFromEnv({}, 'REQUEST_DURATION', defaults)).toEqual({});
-    expect(logBucketsFromEnv({ DYN_METRICS_REQUEST_DURATION_MAX: '64' }, 'REQUEST_DURATION', defaults)).toEqual({ buckets: { min: 1, max: 64, count: 10 } });
+    expect(logBucketsFromEnv({ DYN_METRICS_REQUEST_DURATION_MAX: '64' }, 'REQUEST_DURATION', defaults)).toEqual({
+      buckets: { min: 1, max: 64, count: 10 },
+    });
     expect(logBucketsFromEnv({ DYN_METRICS_TTFT_MIN: 'soon', DYN_METRICS_TTFT_COUNT: '3' }, 'TTFT', defaults)).toEqual({
       buckets: defaults,
-      invalid: 'DYN_METRICS_TTFT_MIN="soon", DYN_METRICS_TTFT_MAX=null, DYN_METRICS_TTFT_COUNT="3" (need 0 < MIN < MAX and an integer COUNT ≥ 2)',
+      invalid:
+        'DYN_METRICS_TTFT_MIN="soon", DYN_METRICS_TTFT_MAX=null, DYN_METRICS_TTFT_COUNT="3" (need 0 < MIN < MAX and an integer COUNT ≥ 2)',
     });
   });
 
@@ -82,13 +91,21 @@ describe('buckets as options', () => {
     const service = new LlmMetricsService(undefined, {
       schema: 'dynamo-frontend',
       bucketsFromEnv: true,
-      env: { DYN_METRICS_REQUEST_DURATION_MIN: '1', DYN_METRICS_REQUEST_DURATION_MAX: '8', DYN_METRICS_REQUEST_DURATION_COUNT: '4', DYN_METRICS_ITL_COUNT: '-1', DYN_METRICS_TTFT_MAX: 'x' },
+      env: {
+        DYN_METRICS_REQUEST_DURATION_MIN: '1',
+        DYN_METRICS_REQUEST_DURATION_MAX: '8',
+        DYN_METRICS_REQUEST_DURATION_COUNT: '4',
+        DYN_METRICS_ITL_COUNT: '-1',
+        DYN_METRICS_TTFT_MAX: 'x',
+      },
       onWarning: (message) => warnings.push(message),
     });
     expect(await bounds(service, 'dynamo_frontend_request_duration_seconds')).toBe('0, 2, 4, 8, +Inf');
     expect(await bounds(service, 'dynamo_frontend_inter_token_latency_seconds')).toBe(`${logBuckets(0.001, 2, 13).join(', ')}, +Inf`);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/invalid bucket variables, the default buckets are used instead: .*DYN_METRICS_TTFT_MAX="x".*DYN_METRICS_ITL_COUNT="-1"/);
+    expect(warnings[0]).toMatch(
+      /invalid bucket variables, the default buckets are used instead: .*DYN_METRICS_TTFT_MAX="x".*DYN_METRICS_ITL_COUNT="-1"/,
+    );
   });
 
   it('lets the buckets option win over the environment', async () => {

@@ -22,7 +22,10 @@ describe('the dynamo-frontend schema', () => {
   beforeEach(() => {
     clock = new ManualClock();
     registry = new Registry();
-    ready = [['llama', true], ['mistral', false]];
+    ready = [
+      ['llama', true],
+      ['mistral', false],
+    ];
     metrics = new LlmMetricsService(undefined, { schema: 'dynamo-frontend', clock: clock.read, modelReady: () => ready });
     metrics.register(registry);
   });
@@ -53,7 +56,13 @@ describe('the dynamo-frontend schema', () => {
   it('counts a request as started, active, in flight and queued until its first token, then not queued, then finished', async () => {
     const guard = metrics.createInflightGuard('llama', Endpoint.ChatCompletions, true);
     let exposition = await text();
-    expect(valueOf(exposition, 'dynamo_frontend_requests_started_total', { model: 'llama', endpoint: 'chat_completions', request_type: 'stream' })).toBe(1);
+    expect(
+      valueOf(exposition, 'dynamo_frontend_requests_started_total', {
+        model: 'llama',
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+      }),
+    ).toBe(1);
     for (const gauge of ['active_requests', 'inflight_requests', 'queued_requests']) {
       expect(valueOf(exposition, `dynamo_frontend_${gauge}`, { model: 'llama' })).toBe(1);
     }
@@ -71,7 +80,15 @@ describe('the dynamo-frontend schema', () => {
     guard.markOk();
     guard.finish();
     exposition = await text();
-    expect(valueOf(exposition, 'dynamo_frontend_requests_total', { model: 'llama', endpoint: 'chat_completions', request_type: 'stream', status: 'success', error_type: '' })).toBe(1);
+    expect(
+      valueOf(exposition, 'dynamo_frontend_requests_total', {
+        model: 'llama',
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+        status: 'success',
+        error_type: '',
+      }),
+    ).toBe(1);
     expect(valueOf(exposition, 'dynamo_frontend_inter_token_latency_seconds_sum', { model: 'llama' })).toBeCloseTo(0.1, 9);
     expect(valueOf(exposition, 'dynamo_frontend_output_tokens_total', { model: 'llama' })).toBe(3);
     expect(valueOf(exposition, 'dynamo_frontend_input_sequence_tokens_sum', { model: 'llama' })).toBe(40);
@@ -109,7 +126,15 @@ describe('the dynamo-frontend schema', () => {
     expect(valueOf(exposition, 'dynamo_frontend_input_sequence_tokens_count', { model: 'llama' })).toBe(1);
     expect(valueOf(exposition, 'dynamo_frontend_output_sequence_tokens_count', { model: 'llama' })).toBe(1);
     expect(valueOf(exposition, 'dynamo_frontend_output_sequence_tokens_sum', { model: 'llama' })).toBe(1);
-    expect(valueOf(exposition, 'dynamo_frontend_requests_total', { model: 'llama', endpoint: 'chat_completions', request_type: 'stream', status: 'error', error_type: 'internal' })).toBe(1);
+    expect(
+      valueOf(exposition, 'dynamo_frontend_requests_total', {
+        model: 'llama',
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+        status: 'error',
+        error_type: 'internal',
+      }),
+    ).toBe(1);
   });
 
   it('counts a client that goes away as a disconnect and a cancellation, and the request as cancelled', async () => {
@@ -118,8 +143,22 @@ describe('the dynamo-frontend schema', () => {
     guard.cancel();
     const exposition = await text();
     expect(valueOf(exposition, 'dynamo_frontend_disconnected_clients')).toBe(1);
-    expect(valueOf(exposition, 'dynamo_frontend_model_cancellation_total', { model: 'llama', endpoint: 'chat_completions', request_type: 'stream' })).toBe(1);
-    expect(valueOf(exposition, 'dynamo_frontend_requests_total', { model: 'llama', endpoint: 'chat_completions', request_type: 'stream', status: 'error', error_type: 'cancelled' })).toBe(1);
+    expect(
+      valueOf(exposition, 'dynamo_frontend_model_cancellation_total', {
+        model: 'llama',
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+      }),
+    ).toBe(1);
+    expect(
+      valueOf(exposition, 'dynamo_frontend_requests_total', {
+        model: 'llama',
+        endpoint: 'chat_completions',
+        request_type: 'stream',
+        status: 'error',
+        error_type: 'cancelled',
+      }),
+    ).toBe(1);
   });
 
   it('counts a rejection for lack of resources, and the request as overload', async () => {
@@ -129,7 +168,15 @@ describe('the dynamo-frontend schema', () => {
     guard.finish();
     const exposition = await text();
     expect(valueOf(exposition, 'dynamo_frontend_model_rejection_total', { model: 'llama', endpoint: 'completions' })).toBe(1);
-    expect(valueOf(exposition, 'dynamo_frontend_requests_total', { model: 'llama', endpoint: 'completions', request_type: 'unary', status: 'error', error_type: 'overload' })).toBe(1);
+    expect(
+      valueOf(exposition, 'dynamo_frontend_requests_total', {
+        model: 'llama',
+        endpoint: 'completions',
+        request_type: 'unary',
+        status: 'error',
+        error_type: 'overload',
+      }),
+    ).toBe(1);
   });
 
   it('observes embedding latency for embeddings requests only', async () => {

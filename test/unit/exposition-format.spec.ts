@@ -4,7 +4,26 @@ const written = (writer: ExpositionWriter) => Buffer.concat(writer.finish()).toS
 
 describe('ExpositionWriter', () => {
   it('spells every value as prom-client does', () => {
-    const values = [0, -0, 1, 7, 10, 99, 1234567890, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, -3, 0.1, 0.30000000000000004, 1e-7, -2.5e-300, NaN, Infinity, -Infinity];
+    const values = [
+      0,
+      -0,
+      1,
+      7,
+      10,
+      99,
+      1234567890,
+      Number.MAX_SAFE_INTEGER,
+      2 ** 53,
+      1e21,
+      -3,
+      0.1,
+      0.30000000000000004,
+      1e-7,
+      -2.5e-300,
+      NaN,
+      Infinity,
+      -Infinity,
+    ];
     const writer = new ExpositionWriter();
     for (const value of values) {
       writer.value(value);
@@ -58,7 +77,10 @@ describe('expositionFormatFor', () => {
     ['*/*', 'text'],
     ['text/plain;version=0.0.4', 'text'],
     // Prometheus 2.42.
-    ['application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1', 'openmetrics'],
+    [
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      'openmetrics',
+    ],
     // Prometheus 2.42 with --enable-feature=native-histograms.
     [
       'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
@@ -69,7 +91,10 @@ describe('expositionFormatFor', () => {
     ['application/vnd.google.protobuf', 'text'],
     ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text', 'text'],
     ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0', 'text'],
-    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text', 'openmetrics'],
+    [
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text',
+      'openmetrics',
+    ],
     [['text/plain', 'application/openmetrics-text'], 'openmetrics'],
   ])('answers %j with %s', (accept, format) => {
     expect(expositionFormatFor(accept)).toBe(format);

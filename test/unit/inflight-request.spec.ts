@@ -94,12 +94,18 @@ describe('InflightGuard.linkTrace, with exemplars on', () => {
     guard.markOk();
     guard.finish();
     const json = (await registry.getMetricsAsJSON()) as unknown as { values: { exemplar?: { labelSet: unknown } | null }[] }[];
-    return { linked, exemplars: json.flatMap((metric) => metric.values.flatMap((value) => (value.exemplar ? [value.exemplar.labelSet] : []))) };
+    return {
+      linked,
+      exemplars: json.flatMap((metric) => metric.values.flatMap((value) => (value.exemplar ? [value.exemplar.labelSet] : []))),
+    };
   }
 
   it('puts a copy of a valid trace on the duration sample', async () => {
     const trace = { ...TRACE };
-    const { linked, exemplars: [labelSet] } = await exemplarsAfter(trace);
+    const {
+      linked,
+      exemplars: [labelSet],
+    } = await exemplarsAfter(trace);
     expect(linked).toBe(true);
     expect(labelSet).toEqual(TRACE);
     expect(labelSet).not.toBe(trace);

@@ -67,7 +67,24 @@ const SCHEMAS = Array.from({ length: 13 }, (_, i) => i - 4);
 
 describe('frexp', () => {
   it('takes doubles apart as math.Frexp does, subnormals and extremes included', () => {
-    const edges = [1, 0.5, 0.75, 2, 3, 1e-300, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** -1022, nextDown(2 ** -1022), 2 ** -1073, nextUp(1), nextDown(1), nextDown(2 ** 1023), -0.3, -Number.MIN_VALUE];
+    const edges = [
+      1,
+      0.5,
+      0.75,
+      2,
+      3,
+      1e-300,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      2 ** -1022,
+      nextDown(2 ** -1022),
+      2 ** -1073,
+      nextUp(1),
+      nextDown(1),
+      nextDown(2 ** 1023),
+      -0.3,
+      -Number.MIN_VALUE,
+    ];
     for (const value of edges) {
       expect(frexp(value)).toEqual(referenceFrexp(value));
     }
@@ -94,7 +111,10 @@ describe('nativeBucketKey', () => {
   // Go's nativeHistogramBounds[2] and [3], as published in client_golang.
   const GO_BOUNDS: Record<number, number[]> = {
     2: [0.5, 0.5946035575013605, 0.7071067811865475, 0.8408964152537144],
-    3: [0.5, 0.5452538663326288, 0.5946035575013605, 0.6484197773255048, 0.7071067811865475, 0.7711054127039704, 0.8408964152537144, 0.9170040432046711],
+    3: [
+      0.5, 0.5452538663326288, 0.5946035575013605, 0.6484197773255048, 0.7071067811865475, 0.7711054127039704, 0.8408964152537144,
+      0.9170040432046711,
+    ],
   };
 
   it.each([2, 3])("puts each of Go's schema %i bounds at the top of its bucket and the next double in the next bucket", (schema) => {
@@ -173,19 +193,93 @@ describe('nativeBucketKey', () => {
 describe('NativeHistogram', () => {
   // Expectations of client_golang's TestNativeHistogram, for the same observations.
   it.each<[string, number[], number, Partial<NativeHistogramSnapshot>]>([
-    ['schema 3', [0, 1, 2, 3], 3, { count: 4, sum: 6, zeroCount: 1, positiveSpans: [{ offset: 0, length: 1 }, { offset: 7, length: 1 }, { offset: 4, length: 1 }], positiveDeltas: [1, 0, 0] }],
-    ['schema 2', [0, 1, 1.2, 1.4, 1.8, 2], 2, { count: 6, sum: 7.4, zeroCount: 1, positiveSpans: [{ offset: 0, length: 5 }], positiveDeltas: [1, -1, 2, -2, 2] }],
-    ['schema -1', [0.5, 1, 1.5, 2, 3, 3.5, 5, 6, 7, 33.33], -1, { count: 10, sum: 62.83, zeroCount: 0, positiveSpans: [{ offset: 0, length: 4 }], positiveDeltas: [2, 2, -1, -2] }],
-    ['schema -2', [0.5, 1, 1.5, 2, 3, 3.5, 5, 6, 7, 33.33], -2, { count: 10, sum: 62.83, zeroCount: 0, positiveSpans: [{ offset: 0, length: 3 }], positiveDeltas: [2, 5, -6] }],
-    ['negative buckets', [0, -1, -1.2, -1.4, -1.8, -2], 2, { count: 6, sum: -7.4, zeroCount: 1, negativeSpans: [{ offset: 0, length: 5 }], negativeDeltas: [1, -1, 2, -2, 2], positiveSpans: [] }],
+    [
+      'schema 3',
+      [0, 1, 2, 3],
+      3,
+      {
+        count: 4,
+        sum: 6,
+        zeroCount: 1,
+        positiveSpans: [
+          { offset: 0, length: 1 },
+          { offset: 7, length: 1 },
+          { offset: 4, length: 1 },
+        ],
+        positiveDeltas: [1, 0, 0],
+      },
+    ],
+    [
+      'schema 2',
+      [0, 1, 1.2, 1.4, 1.8, 2],
+      2,
+      { count: 6, sum: 7.4, zeroCount: 1, positiveSpans: [{ offset: 0, length: 5 }], positiveDeltas: [1, -1, 2, -2, 2] },
+    ],
+    [
+      'schema -1',
+      [0.5, 1, 1.5, 2, 3, 3.5, 5, 6, 7, 33.33],
+      -1,
+      { count: 10, sum: 62.83, zeroCount: 0, positiveSpans: [{ offset: 0, length: 4 }], positiveDeltas: [2, 2, -1, -2] },
+    ],
+    [
+      'schema -2',
+      [0.5, 1, 1.5, 2, 3, 3.5, 5, 6, 7, 33.33],
+      -2,
+      { count: 10, sum: 62.83, zeroCount: 0, positiveSpans: [{ offset: 0, length: 3 }], positiveDeltas: [2, 5, -6] },
+    ],
+    [
+      'negative buckets',
+      [0, -1, -1.2, -1.4, -1.8, -2],
+      2,
+      {
+        count: 6,
+        sum: -7.4,
+        zeroCount: 1,
+        negativeSpans: [{ offset: 0, length: 5 }],
+        negativeDeltas: [1, -1, 2, -2, 2],
+        positiveSpans: [],
+      },
+    ],
     [
       'negative and positive buckets',
       [0, -1, -1.2, -1.4, -1.8, -2, 1, 1.2, 1.4, 1.8, 2],
       2,
-      { count: 11, sum: 0, zeroCount: 1, negativeSpans: [{ offset: 0, length: 5 }], negativeDeltas: [1, -1, 2, -2, 2], positiveSpans: [{ offset: 0, length: 5 }], positiveDeltas: [1, -1, 2, -2, 2] },
+      {
+        count: 11,
+        sum: 0,
+        zeroCount: 1,
+        negativeSpans: [{ offset: 0, length: 5 }],
+        negativeDeltas: [1, -1, 2, -2, 2],
+        positiveSpans: [{ offset: 0, length: 5 }],
+        positiveDeltas: [1, -1, 2, -2, 2],
+      },
     ],
-    ['+Inf', [0, 1, 1.2, 1.4, 1.8, 2, Infinity], 2, { count: 7, sum: Infinity, positiveSpans: [{ offset: 0, length: 5 }, { offset: 4092, length: 1 }], positiveDeltas: [1, -1, 2, -2, 2, -1] }],
-    ['-Inf', [0, 1, 1.2, 1.4, 1.8, 2, -Infinity], 2, { count: 7, sum: -Infinity, negativeSpans: [{ offset: 4097, length: 1 }], negativeDeltas: [1], positiveSpans: [{ offset: 0, length: 5 }] }],
+    [
+      '+Inf',
+      [0, 1, 1.2, 1.4, 1.8, 2, Infinity],
+      2,
+      {
+        count: 7,
+        sum: Infinity,
+        positiveSpans: [
+          { offset: 0, length: 5 },
+          { offset: 4092, length: 1 },
+        ],
+        positiveDeltas: [1, -1, 2, -2, 2, -1],
+      },
+    ],
+    [
+      '-Inf',
+      [0, 1, 1.2, 1.4, 1.8, 2, -Infinity],
+      2,
+      {
+        count: 7,
+        sum: -Infinity,
+        negativeSpans: [{ offset: 4097, length: 1 }],
+        negativeDeltas: [1],
+        positiveSpans: [{ offset: 0, length: 5 }],
+      },
+    ],
   ])("matches the Go client's histogram for %s", (_, values, schema, expected) => {
     const snapshot = observed(values, { schema, maxBuckets: 0 });
     expect(snapshot).toMatchObject({ schema, zeroThreshold: 2.938735877055719e-39, ...expected });
@@ -193,7 +287,12 @@ describe('NativeHistogram', () => {
 
   it('counts NaN and adds it to the sum, as Go does, but puts it in no bucket', () => {
     const snapshot = observed([0, 1, 1.2, 1.4, 1.8, 2, Number.NaN], { schema: 2 });
-    expect(snapshot).toMatchObject({ count: 7, zeroCount: 1, positiveSpans: [{ offset: 0, length: 5 }], positiveDeltas: [1, -1, 2, -2, 2] });
+    expect(snapshot).toMatchObject({
+      count: 7,
+      zeroCount: 1,
+      positiveSpans: [{ offset: 0, length: 5 }],
+      positiveDeltas: [1, -1, 2, -2, 2],
+    });
     expect(snapshot.sum).toBeNaN();
   });
 
@@ -300,9 +399,18 @@ describe('NativeHistogram', () => {
           values.map((value) => -value),
           { schema: 2, maxBuckets: 4 },
         ),
-      ).toMatchObject({ schema: 1, sum: -11.5, negativeSpans: [{ offset: 0, length: 5 }], negativeDeltas: [1, 2, -1, -2, 1], positiveSpans: [] });
+      ).toMatchObject({
+        schema: 1,
+        sum: -11.5,
+        negativeSpans: [{ offset: 0, length: 5 }],
+        negativeDeltas: [1, 2, -1, -2, 1],
+        positiveSpans: [],
+      });
       // At the limit, not past it: nothing changes.
-      expect(observed([0, 1, 1.2, 1.4, 1.8, 2], { schema: 2, maxBuckets: 4 })).toMatchObject({ schema: 2, positiveDeltas: [1, -1, 2, -2, 2] });
+      expect(observed([0, 1, 1.2, 1.4, 1.8, 2], { schema: 2, maxBuckets: 4 })).toMatchObject({
+        schema: 2,
+        positiveDeltas: [1, -1, 2, -2, 2],
+      });
     });
 
     it('merges bucket i into bucket ⌈i/2⌉, below 1 as above', () => {
@@ -327,7 +435,9 @@ describe('NativeHistogram', () => {
       expect(reduced.schema).toBeLessThan(8);
       const direct = observed(values, { schema: reduced.schema, maxBuckets: 0 });
       expect(reduced).toEqual(direct);
-      const buckets = decodeBuckets(reduced.positiveSpans, reduced.positiveDeltas).size + decodeBuckets(reduced.negativeSpans, reduced.negativeDeltas).size;
+      const buckets =
+        decodeBuckets(reduced.positiveSpans, reduced.positiveDeltas).size +
+        decodeBuckets(reduced.negativeSpans, reduced.negativeDeltas).size;
       expect(buckets).toBeLessThanOrEqual(40);
     });
 

@@ -5,7 +5,12 @@ import { parseExposition } from '../support/exposition.js';
 /** The same metrics, with the same values, in `registry`: every type, escapes, odd values, exemplars. */
 function fill(registry: Registry<RegistryContentType>): void {
   const registers = [registry];
-  const requests = new Counter({ name: 'app_requests_total', help: 'Requests \\ with "quotes"\nand a new line', labelNames: ['model', 'status'], registers });
+  const requests = new Counter({
+    name: 'app_requests_total',
+    help: 'Requests \\ with "quotes"\nand a new line',
+    labelNames: ['model', 'status'],
+    registers,
+  });
   requests.inc({ model: 'say "hi"\\\nthere', status: 'success' }, 3);
   requests.inc({ model: 'plain', status: 'error' });
   new Counter({ name: 'app_unsuffixed', help: 'A counter named without _total', registers }).inc(2);
@@ -15,7 +20,13 @@ function fill(registry: Registry<RegistryContentType>): void {
   gauge.set({ model: 'b' }, Number.POSITIVE_INFINITY);
   gauge.set({ model: 'c' }, Number.NEGATIVE_INFINITY);
   gauge.set({ model: 'd' }, 0.25);
-  const duration = new Histogram({ name: 'app_duration_seconds', help: 'Duration', labelNames: ['model'], buckets: [0, 0.5, 1], registers });
+  const duration = new Histogram({
+    name: 'app_duration_seconds',
+    help: 'Duration',
+    labelNames: ['model'],
+    buckets: [0, 0.5, 1],
+    registers,
+  });
   duration.observe({ model: 'a' }, 0.3);
   duration.observe({ model: 'a' }, 2);
   duration.observe({ model: 'b' }, 0);
@@ -44,7 +55,7 @@ function withoutTimestamps(text: string): string {
 }
 
 describe('renderOpenMetrics', () => {
-  it("renders a classic registry exactly as prom-client renders the same metrics in an OpenMetrics registry", async () => {
+  it('renders a classic registry exactly as prom-client renders the same metrics in an OpenMetrics registry', async () => {
     const classic = new Registry();
     const openMetrics = openMetricsRegistry();
     fill(classic);

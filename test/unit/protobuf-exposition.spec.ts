@@ -71,7 +71,11 @@ const FAMILIES: MetricFamilyData[] = [
     help: 'Requests, with "quotes" and a\nnew line',
     type: 'counter',
     metrics: [
-      { labels: { status: 'success', model: 'llama' }, value: 3, exemplar: { labels: { trace_id: 'abc' }, value: 1, timestampMs: 1_700_000_000_123 } },
+      {
+        labels: { status: 'success', model: 'llama' },
+        value: 3,
+        exemplar: { labels: { trace_id: 'abc' }, value: 1, timestampMs: 1_700_000_000_123 },
+      },
       { value: 0 },
     ],
   },
@@ -108,7 +112,9 @@ const FAMILIES: MetricFamilyData[] = [
 
 describe('encodeProtobufExposition', () => {
   it('names the content type Prometheus asks for', () => {
-    expect(PROTOBUF_EXPOSITION_CONTENT_TYPE).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
+    expect(PROTOBUF_EXPOSITION_CONTENT_TYPE).toBe(
+      'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
+    );
   });
 
   it('writes each family as one message behind its varint length', () => {
@@ -137,7 +143,10 @@ describe('encodeProtobufExposition', () => {
             { name: 'model', value: 'llama' },
             { name: 'status', value: 'success' },
           ],
-          counter: { value: 3, exemplar: { label: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: { seconds: 1_700_000_000, nanos: 123_000_000 } } },
+          counter: {
+            value: 3,
+            exemplar: { label: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: { seconds: 1_700_000_000, nanos: 123_000_000 } },
+          },
         },
         { label: [], counter: { value: 0 } },
       ],
@@ -197,7 +206,15 @@ describe('encodeProtobufExposition', () => {
         },
         {
           label: [{ name: 'model', value: 'classic' }],
-          histogram: { sample_count: 2, sample_sum: 1.5, bucket: [{ cumulative_count: 1, upper_bound: 1 }], negative_span: [], negative_delta: [], positive_span: [], positive_delta: [] },
+          histogram: {
+            sample_count: 2,
+            sample_sum: 1.5,
+            bucket: [{ cumulative_count: 1, upper_bound: 1 }],
+            negative_span: [],
+            negative_delta: [],
+            positive_span: [],
+            positive_delta: [],
+          },
         },
       ],
     });
@@ -238,7 +255,9 @@ describe('encodeProtobufExposition', () => {
     ]);
     expect(byField(13).map(({ varint }) => zigzag(varint!))).toEqual([2, -2, 0, 1, -1, 4, -3]);
     // BucketSpan: offset = 1 (sint32), length = 2 (uint32).
-    const spans = byField(12).map(({ bytes: span }) => wireFields(span!).map(({ field, varint }) => (field === 1 ? zigzag(varint!) : Number(varint))));
+    const spans = byField(12).map(({ bytes: span }) =>
+      wireFields(span!).map(({ field, varint }) => (field === 1 ? zigzag(varint!) : Number(varint))),
+    );
     expect(spans).toEqual([
       [-3, 6],
       [8, 1],
@@ -254,7 +273,9 @@ describe('encodeProtobufExposition', () => {
 
   it('keeps the no-op span of an empty native histogram with a zero threshold of 0', () => {
     const empty = new NativeHistogram({ zeroThreshold: 0 }).snapshot();
-    const [family] = decode(encodeProtobufExposition([{ name: 'empty', help: 'Empty', type: 'histogram', metrics: [{ count: 0, sum: 0, native: empty }] }]));
+    const [family] = decode(
+      encodeProtobufExposition([{ name: 'empty', help: 'Empty', type: 'histogram', metrics: [{ count: 0, sum: 0, native: empty }] }]),
+    );
     expect(family.metric).toEqual([
       {
         label: [],
@@ -335,7 +356,11 @@ describe('renderProtobuf', () => {
       labels: { tenant: { from: (source) => source, metrics: ['requests_total', 'request_duration_seconds'] } },
     });
     service.register(registry);
-    for (const [tenant, seconds] of [['acme', 0.75], ['acme', 3], ['beta', 3]] as const) {
+    for (const [tenant, seconds] of [
+      ['acme', 0.75],
+      ['acme', 3],
+      ['beta', 3],
+    ] as const) {
       const guard = service.createInflightGuard('m', Endpoint.ChatCompletions, false, tenant);
       clock.now += seconds * 1000;
       guard.recordUsage({ prompt_tokens: 5 });
@@ -355,9 +380,15 @@ describe('renderProtobuf', () => {
       positive_span: [{ offset: 0, length: 3 }],
       positive_delta: [1, -1, 1],
     });
-    expect(durations.get('{"model":"m","tenant":"beta"}')?.histogram).toMatchObject({ sample_count: 1, positive_span: [{ offset: 2, length: 1 }] });
+    expect(durations.get('{"model":"m","tenant":"beta"}')?.histogram).toMatchObject({
+      sample_count: 1,
+      positive_span: [{ offset: 2, length: 1 }],
+    });
     // Only the latency histograms have native buckets: the lengths have no schema field at all.
-    const lengths = metricsOf(byName(families, 'nv_llm_http_service_input_sequence_tokens')).get('{"model":"m"}')?.histogram as Record<string, unknown>;
+    const lengths = metricsOf(byName(families, 'nv_llm_http_service_input_sequence_tokens')).get('{"model":"m"}')?.histogram as Record<
+      string,
+      unknown
+    >;
     expect([lengths.sample_count, lengths.positive_span, 'schema' in lengths]).toEqual([3, [], false]);
     expect(service.nativeBuckets('nv_llm_http_service_input_sequence_tokens', { model: 'm' })).toBeUndefined();
 
@@ -377,7 +408,21 @@ describe('renderProtobuf', () => {
 describe('renderRegistryProtobuf', () => {
   beforeAll(() => {
     // Exemplars are stamped with Date.now() by each store: the same instant for both.
-    jest.useFakeTimers({ doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'], now: 1_760_000_000_456 });
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+      now: 1_760_000_000_456,
+    });
   });
   afterAll(() => {
     jest.useRealTimers();
@@ -399,7 +444,12 @@ describe('renderRegistryProtobuf', () => {
     new Summary({ name: 'app_size', help: 'Size', percentiles: [0.5], registers: [registry] }).observe(3);
     new Counter({ name: 'app_jobs_total', help: 'Jobs', registers: [registry] }).inc(2);
     for (let i = 0; i < 9; i++) {
-      const guard = service.createInflightGuard(i % 2 ? 'llama' : 'mistral', Endpoint.ChatCompletions, i % 3 === 0, i % 4 ? 'acme' : undefined);
+      const guard = service.createInflightGuard(
+        i % 2 ? 'llama' : 'mistral',
+        Endpoint.ChatCompletions,
+        i % 3 === 0,
+        i % 4 ? 'acme' : undefined,
+      );
       if (i % 2) {
         guard.linkTrace({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
       }
@@ -416,7 +466,9 @@ describe('renderRegistryProtobuf', () => {
     const fromJson = decode(await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)));
     const own = decode(Buffer.concat(await renderRegistryProtobuf(registry, service, { defaultLabels, slices: new RenderSlices(0) })));
     expect(own).toEqual(fromJson);
-    const durations = own.find(({ name }) => name === 'dynamo_frontend_request_duration_seconds') as { metric: { histogram: { schema?: number; bucket: { exemplar?: unknown }[] } }[] };
+    const durations = own.find(({ name }) => name === 'dynamo_frontend_request_duration_seconds') as {
+      metric: { histogram: { schema?: number; bucket: { exemplar?: unknown }[] } }[];
+    };
     expect(durations.metric.every(({ histogram }) => histogram.schema === 3)).toBe(true);
     expect(durations.metric.some(({ histogram }) => histogram.bucket.some(({ exemplar }) => exemplar !== undefined))).toBe(true);
     expect(own.map(({ name }) => name)).toContain('app_size');

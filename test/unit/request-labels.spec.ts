@@ -44,7 +44,15 @@ describe('request labels', () => {
     const { request, scrape } = serviceWith();
     request({ tenant: 'acme' });
     const text = await scrape();
-    expect(valueOf(text, `${P}requests_total`, { model: 'm', endpoint: 'chat_completions', request_type: 'unary', status: 'success', tenant: 'acme' })).toBe(1);
+    expect(
+      valueOf(text, `${P}requests_total`, {
+        model: 'm',
+        endpoint: 'chat_completions',
+        request_type: 'unary',
+        status: 'success',
+        tenant: 'acme',
+      }),
+    ).toBe(1);
     expect(valueOf(text, `${P}input_sequence_tokens_sum`, { model: 'm', tenant: 'acme' })).toBe(10);
     expect(valueOf(text, `${P}output_sequence_tokens_count`, { model: 'm', tenant: 'acme' })).toBe(1);
     expect(valueOf(text, `${P}request_duration_seconds_count`, { model: 'm' })).toBe(1);
@@ -156,7 +164,10 @@ describe('request labels', () => {
     });
 
     it('keeps a value while a request with it is in flight, and frees its place under the cap once forgotten', async () => {
-      const { request, scrape, clock, service } = serviceWith({ labelTtl: 1000, labels: { tenant: { from: (source) => (source as Source).tenant, max: 1 } } });
+      const { request, scrape, clock, service } = serviceWith({
+        labelTtl: 1000,
+        labels: { tenant: { from: (source) => (source as Source).tenant, max: 1 } },
+      });
       const open = service.createInflightGuard('m', Endpoint.ChatCompletions, true, { tenant: 'long' });
       clock.now = 5000;
       expect(request({ tenant: 'next' }).labels).toEqual({ tenant: 'other' });
@@ -195,7 +206,8 @@ describe('request labels', () => {
     guard.markOk();
     guard.finish();
     const metrics = await reader.metrics();
-    const attributesOf = (name: string) => histogramPoints(metrics.get(name)).map(({ attributes }) => ({ tenant: attributes.tenant, team: attributes.team }));
+    const attributesOf = (name: string) =>
+      histogramPoints(metrics.get(name)).map(({ attributes }) => ({ tenant: attributes.tenant, team: attributes.team }));
     expect(attributesOf('gen_ai.server.request.duration')).toEqual([{ tenant: undefined, team: 'red' }]);
     expect(attributesOf('gen_ai.server.time_to_first_token')).toEqual([{ tenant: undefined, team: 'red' }]);
     expect(attributesOf('gen_ai.server.time_per_output_token')).toEqual([{ tenant: undefined, team: undefined }]);
@@ -216,19 +228,38 @@ describe('request labels', () => {
       [{ tenant: { from, max: 0 } }, /"labels.tenant.max" must be a positive integer, got 0/],
       [{ tenant: { from, allow: 'a' } }, /"labels.tenant.allow" must be an array of values or a function/],
       [{ tenant: { from, missing: 'a\nb' } }, /"labels.tenant.missing"/],
-      [{ tenant: { from, metrics: ['requests'] } }, /"labels.tenant.metrics" must be an array of metric names of the "dynamo-0.2.1" schema/],
+      [
+        { tenant: { from, metrics: ['requests'] } },
+        /"labels.tenant.metrics" must be an array of metric names of the "dynamo-0.2.1" schema/,
+      ],
       [{ tenant: { from, metrics: ['model_ready'] } }, /"labels.tenant.metrics"/],
     ])('refuses %j, naming the option', (labels, message) => {
-      expect(() => new LlmMetricsService(undefined, { labels: labels as never, schema: 'dynamo-frontend' in labels ? 'dynamo-frontend' : undefined })).toThrow(message);
+      expect(
+        () =>
+          new LlmMetricsService(undefined, {
+            labels: labels as never,
+            schema: 'dynamo-frontend' in labels ? 'dynamo-frontend' : undefined,
+          }),
+      ).toThrow(message);
     });
 
     it('refuses a labelTtl that is not a positive number', () => {
-      expect(() => new LlmMetricsService(undefined, { labels: { tenant: { from } }, labelTtl: 0 })).toThrow(/"labelTtl" must be a positive number/);
+      expect(() => new LlmMetricsService(undefined, { labels: { tenant: { from } }, labelTtl: 0 })).toThrow(
+        /"labelTtl" must be a positive number/,
+      );
     });
 
     it('accepts the families of the frontend schema it names', () => {
-      expect(() => new LlmMetricsService(undefined, { schema: 'dynamo-frontend', labels: { tenant: { from, metrics: ['requests_started_total', 'queued_requests'] } } })).not.toThrow();
-      expect(() => new LlmMetricsService(undefined, { schema: 'dynamo-frontend', labels: { tenant: { from, metrics: ['model_ready'] } } })).toThrow(/"labels.tenant.metrics"/);
+      expect(
+        () =>
+          new LlmMetricsService(undefined, {
+            schema: 'dynamo-frontend',
+            labels: { tenant: { from, metrics: ['requests_started_total', 'queued_requests'] } },
+          }),
+      ).not.toThrow();
+      expect(
+        () => new LlmMetricsService(undefined, { schema: 'dynamo-frontend', labels: { tenant: { from, metrics: ['model_ready'] } } }),
+      ).toThrow(/"labels.tenant.metrics"/);
     });
   });
 });

@@ -37,7 +37,12 @@ function drive({ service, clock }: ReturnType<typeof serviceIn>, round: number):
   const models = ['llama', 'mistral "7b"\n\\'];
   for (let i = 0; i < 12; i++) {
     const source: Source = { tenant: i % 3 === 0 ? 'acme' : i % 3 === 1 ? 'beta' : undefined };
-    const guard = service.createInflightGuard(models[i % 2], i % 4 === 3 ? Endpoint.Completions : Endpoint.ChatCompletions, i % 2 === 0, source);
+    const guard = service.createInflightGuard(
+      models[i % 2],
+      i % 4 === 3 ? Endpoint.Completions : Endpoint.ChatCompletions,
+      i % 2 === 0,
+      source,
+    );
     if (i % 5 === 0) {
       guard.linkTrace(TRACE);
     }
@@ -65,7 +70,12 @@ function drive({ service, clock }: ReturnType<typeof serviceIn>, round: number):
 }
 
 /** The service's own render of `format`, joined as prom-client's registry joins families. */
-async function ownText(service: LlmMetricsService, format: 'text' | 'openmetrics', defaultLabels?: Record<string, string>, sliceMs?: number): Promise<string> {
+async function ownText(
+  service: LlmMetricsService,
+  format: 'text' | 'openmetrics',
+  defaultLabels?: Record<string, string>,
+  sliceMs?: number,
+): Promise<string> {
   const writer = new ExpositionWriter();
   await service.render(writer, format, { defaultLabels, slices: sliceMs === undefined ? undefined : new RenderSlices(sliceMs) });
   const text = Buffer.concat(writer.finish()).toString('utf8');
@@ -74,7 +84,13 @@ async function ownText(service: LlmMetricsService, format: 'text' | 'openmetrics
 
 /** Each case: its schema, options, default labels, and what its text must show (that the comparison covers it). */
 const CASES: [string, SchemaName, LlmMetricsServiceOptions, Record<string, string> | undefined, string[]][] = [
-  ['0.2.1', 'dynamo-0.2.1', {}, undefined, ['model="mistral \\"7b\\"\\n\\\\"', 'request_type="stream"', '_bucket{le="+Inf",model="llama"}']],
+  [
+    '0.2.1',
+    'dynamo-0.2.1',
+    {},
+    undefined,
+    ['model="mistral \\"7b\\"\\n\\\\"', 'request_type="stream"', '_bucket{le="+Inf",model="llama"}'],
+  ],
   [
     '0.2.1 with error_type, exemplars, default labels',
     'dynamo-0.2.1',
@@ -87,18 +103,50 @@ const CASES: [string, SchemaName, LlmMetricsServiceOptions, Record<string, strin
     'dynamo-frontend',
     {
       exemplars: true,
-      modelReady: () => [['llama', true], ['gone', false]],
-      labels: { tenant: { from: (source) => (source as Source).tenant, metrics: ['requests_total', 'request_duration_seconds', 'inflight_requests', 'output_tokens_total'] } },
+      modelReady: () => [
+        ['llama', true],
+        ['gone', false],
+      ],
+      labels: {
+        tenant: {
+          from: (source) => (source as Source).tenant,
+          metrics: ['requests_total', 'request_duration_seconds', 'inflight_requests', 'output_tokens_total'],
+        },
+      },
     },
     { instance: 'x' },
-    ['tenant="acme"', 'tenant=""', 'dynamo_frontend_model_ready{model="gone",instance="x"} 0', 'dynamo_frontend_disconnected_clients{instance="x"} 1', 'dynamo_frontend_label_overflow_total{label="tenant",instance="x"} 0'],
+    [
+      'tenant="acme"',
+      'tenant=""',
+      'dynamo_frontend_model_ready{model="gone",instance="x"} 0',
+      'dynamo_frontend_disconnected_clients{instance="x"} 1',
+      'dynamo_frontend_label_overflow_total{label="tenant",instance="x"} 0',
+    ],
   ],
 ];
 
 describe('the service renders its metrics as prom-client does', () => {
   beforeAll(() => {
     // Exemplars are stamped with Date.now() by each side: the same instant for both.
-    jest.useFakeTimers({ doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'], now: 1_760_000_000_123 });
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'requestAnimationFrame',
+        'cancelAnimationFrame',
+        'requestIdleCallback',
+        'cancelIdleCallback',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+      now: 1_760_000_000_123,
+    });
   });
   afterAll(() => {
     jest.useRealTimers();
@@ -157,7 +205,10 @@ describe('the service renders its metrics as prom-client does', () => {
   });
 
   it('drops the series of an expired request-label value on both sides', async () => {
-    const app = serviceIn('text', { labelTtl: 1000, labels: { tenant: { from: (source) => (source as Source).tenant, metrics: ['requests_total', 'request_duration_seconds'] } } });
+    const app = serviceIn('text', {
+      labelTtl: 1000,
+      labels: { tenant: { from: (source) => (source as Source).tenant, metrics: ['requests_total', 'request_duration_seconds'] } },
+    });
     drive(app, 1);
     await app.registry.metrics();
     app.clock.now += 10 * 60 * 60 * 1000;

@@ -94,8 +94,20 @@ describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
     { id: 'c', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
     { id: 'c', choices: [] },
     { id: 'c', choices: [], usage: { prompt_tokens: 4, completion_tokens: 9 } },
-    { id: 'c', choices: [{ index: 0, delta: { content: 'a' } }, { index: 1, delta: { content: 'b' } }] },
-    { id: 'c', choices: [{ index: 0, delta: { content: '' } }, { index: 1, delta: { content: 'b' } }] },
+    {
+      id: 'c',
+      choices: [
+        { index: 0, delta: { content: 'a' } },
+        { index: 1, delta: { content: 'b' } },
+      ],
+    },
+    {
+      id: 'c',
+      choices: [
+        { index: 0, delta: { content: '' } },
+        { index: 1, delta: { content: 'b' } },
+      ],
+    },
     { id: 'c', choices: [{ index: 0, delta: { content: 'a', reasoning_content: 'r' } }] },
     { id: 'c', choices: [{ index: 0, delta: { reasoning_content: 'thinking' } }] },
     { id: 'c', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{' } }] } }] },
@@ -109,7 +121,13 @@ describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
     { id: 'c', choices: [{ index: 0, delta: { content: 's":[' } }] },
     { id: 'c', choices: [{ index: 0, delta: { content: 'x' } }], note: '"choices":[' },
     { id: 'c', choices: [{ index: 0, delta: { content: 'line\nbreak' } }] },
-    { id: 'c', choices: [{ index: 0, delta: { content: '[' } }, { index: 1, delta: { content: '[' } }] },
+    {
+      id: 'c',
+      choices: [
+        { index: 0, delta: { content: '[' } },
+        { index: 1, delta: { content: '[' } },
+      ],
+    },
     { type: 'response.output_text.delta', delta: 'hi' },
     { type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 6 } } },
     { error: { message: 'overloaded' } },
@@ -133,7 +151,13 @@ describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
   });
 
   it('reads each chunk after any other as parsing it would', () => {
-    const prefixed = corpus.map((payload) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', ...(payload as object) }));
+    const prefixed = corpus.map((payload) => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'm',
+      ...(payload as object),
+    }));
     for (const first of [...corpus, ...prefixed]) {
       for (const second of [...corpus, ...prefixed]) {
         const reader = new SseEventReader();

@@ -6,7 +6,7 @@ import vm from 'node:vm';
 import { Registry } from 'prom-client';
 import { Endpoint, LlmMetricsInterceptor, LlmMetricsService } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
-import { type Sample, parseExposition, samplesOf, sumOf, valueOf } from './support/exposition.js';
+import { type Sample, parseExposition, samplesOf, sumOf, valueBefore, valueOf } from './support/exposition.js';
 import { ADAPTERS, type AdapterName, RecordingLogger, type RunningApp, eventually, listen, scrape, startApp } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
 
@@ -358,7 +358,7 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
       expect(JSON.parse(answer.text)).toEqual({ ...(body.model === undefined ? {} : { model: body.model }), text: 'hello' });
       const after = await scrape(apps.tracked.baseUrl);
       const labels = { model: UNKNOWN, endpoint: 'completions', request_type: 'unary', status: 'success' };
-      expect({ what, delta: valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
+      expect({ what, delta: valueOf(after, REQUESTS, labels) - valueBefore(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
       const labelsBefore = modelLabels(before);
       expect({ what, newLabels: [...modelLabels(after)].filter((label) => !labelsBefore.has(label)) }).toEqual({
         what,
@@ -373,7 +373,7 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
       await exchange(apps.tracked, apps.untracked, json({ model }), 200);
       const after = await scrape(apps.tracked.baseUrl);
       const labels = { model: UNKNOWN, endpoint: 'completions', request_type: 'unary', status: 'success' };
-      expect({ what, delta: valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
+      expect({ what, delta: valueOf(after, REQUESTS, labels) - valueBefore(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
       expect({ what, newLabels: [...modelLabels(after)].filter((label) => !modelLabels(before).has(label) && label !== UNKNOWN) }).toEqual({
         what,
         newLabels: [],
@@ -451,7 +451,7 @@ describe.each(ADAPTERS)('hostile input through real HTTP (%s)', (adapter) => {
       await exchange(apps.tracked, apps.untracked, request, status);
       const after = await scrape(apps.tracked.baseUrl);
       const labels = { model, endpoint: 'completions', request_type: requestType, status: status < 400 ? 'success' : 'error' };
-      expect({ what, delta: valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
+      expect({ what, delta: valueOf(after, REQUESTS, labels) - valueBefore(before, REQUESTS, labels) }).toEqual({ what, delta: 1 });
       expect({ what, total: sumOf(after, REQUESTS) - sumOf(before, REQUESTS) }).toEqual({ what, total: 1 });
       expect({ what, inflight: sumOf(after, INFLIGHT) }).toEqual({ what, inflight: 0 });
     }

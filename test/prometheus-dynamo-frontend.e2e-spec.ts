@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { AppModule } from '../sample/app.module.js';
 import { type Dashboard, LABEL_VALUES, allPanels, loadDashboard, panelQueries, substitute, variableQuery } from './support/grafana.js';
-import { valueOf } from './support/exposition.js';
+import { hasSample, valueOf } from './support/exposition.js';
 import { type RunningApp, abandonAfter, eventually, scrape, startApp } from './support/http.js';
 import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
 
@@ -120,7 +120,9 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
     const holding = readStream(LLAMA, 'hold the engine');
     await eventually(
       () => scrape(app!.baseUrl),
-      (text) => valueOf(text, `${P}active_requests`, { model: LLAMA, instance: INSTANCE }) === 1,
+      (text) =>
+        hasSample(text, `${P}active_requests`, { model: LLAMA, instance: INSTANCE }) &&
+        valueOf(text, `${P}active_requests`, { model: LLAMA, instance: INSTANCE }) === 1,
     );
     await failing(() => client.chat.completions.create({ model: LLAMA, messages: [{ role: 'user', content: 'no room' }] }));
     await holding;

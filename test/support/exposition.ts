@@ -51,18 +51,37 @@ export function samplesOf(text: string, name: string, labels: Record<string, str
   );
 }
 
-/** The value of the one sample named `name` with exactly these labels (besides `le`), or 0 if there is none. */
-export function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
-  const matches = parseExposition(text).filter(
+/** The samples named `name` with exactly these labels (besides `le`). */
+function exactly(text: string, name: string, labels: Record<string, string>): Sample[] {
+  return parseExposition(text).filter(
     (sample) =>
       sample.name === name &&
       Object.keys(sample.labels).length === Object.keys(labels).length &&
       Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
   );
-  if (matches.length > 1) {
-    throw new Error(`${matches.length} samples of ${name} match ${JSON.stringify(labels)}`);
+}
+
+/**
+ * The value of the one sample named `name` with exactly these labels.
+ * @throws if there is none (a renamed metric or label must fail the test) or several.
+ */
+export function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
+  const matches = exactly(text, name, labels);
+  if (matches.length !== 1) {
+    const names = [...new Set(parseExposition(text).map((sample) => sample.name))].join(', ');
+    throw new Error(`${matches.length} samples of ${name} with exactly ${JSON.stringify(labels)}; the exposition has: ${names}`);
   }
-  return matches[0]?.value ?? 0;
+  return matches[0].value;
+}
+
+/** `valueOf`, or 0 where the series is not there yet: for a count taken before the traffic (the count after it uses `valueOf`). */
+export function valueBefore(text: string, name: string, labels: Record<string, string> = {}): number {
+  return hasSample(text, name, labels) ? valueOf(text, name, labels) : 0;
+}
+
+/** Whether a sample named `name` with exactly these labels is in the exposition: for asserting that one is absent. */
+export function hasSample(text: string, name: string, labels: Record<string, string> = {}): boolean {
+  return exactly(text, name, labels).length > 0;
 }
 
 /** Sum of the values of the samples named `name` whose labels include `labels`. */

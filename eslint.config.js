@@ -18,7 +18,30 @@ export default tseslint.config(
       // Dependencies point one way: no module imports one that imports it back.
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // The layers of src/ (docs/design.md, "The pieces"): nest → recording → store; the expositions read the store.
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src/store',
+              from: './src',
+              except: ['./store', './options/option-error.ts'],
+              message: 'The store depends on nothing above it.',
+            },
+            {
+              target: ['./src/labels', './src/schemas', './src/openai', './src/opentelemetry', './src/options'],
+              from: ['./src/recording', './src/exposition', './src/nest'],
+              message: 'Label rules, schemas, payload readers and options depend on no layer above them.',
+            },
+            { target: ['./src/recording', './src/exposition'], from: './src/nest', message: 'Only the Nest glue depends on Nest.' },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {

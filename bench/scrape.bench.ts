@@ -1,10 +1,9 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
-import { renderProtobuf } from '../src/core/protobuf-exposition.js';
-import { renderRegistry, renderRegistryProtobuf } from '../src/core/registry-exposition.js';
-import { ExpositionBuffers } from '../src/core/exposition-format.js';
-import { RenderSlices } from '../src/core/series-exposition.js';
-import { Endpoint, ErrorType, LlmMetricsService } from '../src/index.js';
+import { ExpositionBuffers } from '../src/exposition/exposition-writer.js';
+import { renderStoreAndRegistry, renderStoreAndRegistryProtobuf } from '../src/exposition/registry-exposition.js';
+import { RenderSlices } from '../src/exposition/render-slices.js';
+import { Endpoint, ErrorType, LlmMetricsService, renderProtobuf, renderRegistry } from '../src/index.js';
 import { fmt, heading, interleavedRounds, line, summarize } from './support/rounds.js';
 
 const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
@@ -93,14 +92,14 @@ export async function scrapeCost(sizes: number[], renders: number) {
     const alone: number[] = [];
     for (let i = 0; i < renders; i++) {
       const start = performance.now();
-      buffers.giveBack(await renderRegistry(registry, service, 'text', { buffers }));
+      buffers.giveBack(await renderStoreAndRegistry(registry, service.store, 'text', { buffers }));
       alone.push(performance.now() - start);
     }
     const aloneMs = summarize(alone).median;
     const results = await interleavedRounds(['prom-client', 'ours'] as const, renders, async (variant) => {
       const start = performance.now();
       if (variant === 'ours') {
-        buffers.giveBack(await renderRegistry(registry, service, 'text', { buffers }));
+        buffers.giveBack(await renderStoreAndRegistry(registry, service.store, 'text', { buffers }));
       } else {
         await registry.metrics();
       }
@@ -140,7 +139,7 @@ export async function scrapeCost(sizes: number[], renders: number) {
         'ours',
         async () => {
           slices = new RenderSlices();
-          buffers.giveBack(await renderRegistry(registry, service, 'text', { slices, buffers }));
+          buffers.giveBack(await renderStoreAndRegistry(registry, service.store, 'text', { slices, buffers }));
         },
       ],
       // No scrape, as long as ours took: the stalls the machine and the collector cause anyway.
@@ -160,7 +159,7 @@ export async function scrapeCost(sizes: number[], renders: number) {
     const start = performance.now();
     if (variant === 'ours') {
       const slices = new RenderSlices();
-      buffers.giveBack(await renderRegistryProtobuf(registry, service, { slices, buffers }));
+      buffers.giveBack(await renderStoreAndRegistryProtobuf(registry, service.store, { slices, buffers }));
       stalls.protobufSlices.push(slices.stats.longestMs);
     } else {
       await renderProtobuf(registry);

@@ -1,3 +1,25 @@
+// The public API: what users call. Anything not exported here is internal (docs/api.md lists every export; a test keeps the two in step).
+
+// The Nest module, its decorators, interceptor and route.
+export { LLM_METRICS_REGISTRY, LlmMetricsModule, MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module.js';
+export type {
+  LlmHttpRequest,
+  LlmRequestLabel,
+  LlmMetricsModuleExtras,
+  LlmMetricsModuleOptions,
+  LlmMetricsOptionsFactory,
+} from './nest/llm-metrics.options.js';
+export { TrackLlm } from './nest/track-llm.decorator.js';
+export { LlmRequestMetrics, RequestMetrics } from './nest/request-metrics.decorator.js';
+export { LlmMetricsInterceptor, TRACK_LLM_METADATA } from './nest/llm-metrics.interceptor.js';
+export { LlmMetricsController } from './nest/metrics.controller.js';
+
+// The framework-free service and its guard.
+export { LlmMetricsService } from './recording/llm-metrics.service.js';
+export { InflightGuard } from './recording/inflight-guard.js';
+export type { Clock, LlmMetricsServiceOptions } from './options/service-options.js';
+
+// Label values and the label rules.
 export {
   Endpoint,
   type EndpointName,
@@ -10,55 +32,35 @@ export {
   RequestType,
   Status,
   UNKNOWN_MODEL,
-} from './core/labels.js';
-export {
-  DEFAULT_PREFIX,
-  DYNAMO_FRONTEND_BUCKETS,
-  type HistogramBuckets,
-  type HistogramKey,
-  INPUT_SEQUENCE_TOKENS_BUCKETS,
-  INTER_TOKEN_LATENCY_BUCKETS,
-  OUTPUT_SEQUENCE_TOKENS_BUCKETS,
-  REQUEST_DURATION_BUCKETS,
-  type SchemaName,
-  type StreamingBuckets,
-  TIME_TO_FIRST_TOKEN_BUCKETS,
-  errorTypeForStatus,
-} from './core/schemas.js';
-export { type BucketsOption, type LogBuckets, logBuckets } from './core/buckets.js';
-export { type PayloadSummary, type TokenUsage, summarizePayload } from './core/openai-payload.js';
-export { SseEventReader } from './core/sse-event-reader.js';
-export { renderOpenMetrics } from './core/openmetrics.js';
-export {
-  ExpositionBuffers,
-  type ExpositionFormat,
-  ExpositionWriter,
-  type TextFormat,
-  expositionFormatFor,
-} from './core/exposition-format.js';
-export { type RenderRegistryOptions, renderRegistry, renderRegistryProtobuf } from './core/registry-exposition.js';
-export { RenderSlices } from './core/series-exposition.js';
-export { PROTOBUF_EXPOSITION_CONTENT_TYPE, ProtobufExpositionWriter, renderProtobuf } from './core/protobuf-exposition.js';
-export type { NativeHistogramOptions } from './core/native-histogram.js';
-export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './core/model-label.policy.js';
-export { type Clock, InflightGuard } from './core/inflight-request.js';
+} from './labels/label-values.js';
+export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './labels/model-label.policy.js';
 export {
   DEFAULT_LABEL_TTL_MS,
   DEFAULT_MAX_LABEL_VALUES,
   MAX_LABEL_VALUE_LENGTH,
   OTHER_LABEL_VALUE,
   type RequestLabelSpec,
-} from './core/request-label.policy.js';
-export { LlmMetricsService, type LlmMetricsServiceOptions, type RenderOptions } from './core/llm-metrics.service.js';
-export { LLM_METRICS_REGISTRY, LlmMetricsModule, MODULE_OPTIONS_TOKEN as LLM_METRICS_OPTIONS } from './nest/llm-metrics.module.js';
-export type {
-  LlmHttpRequest,
-  LlmRequestLabel,
-  LlmMetricsModuleExtras,
-  LlmMetricsModuleOptions,
-  LlmMetricsOptionsFactory,
-} from './nest/llm-metrics.options.js';
-export { LlmMetricsInterceptor, TRACK_LLM_METADATA } from './nest/llm-metrics.interceptor.js';
-export { LlmMetricsController } from './nest/metrics.controller.js';
-export { TrackLlm } from './nest/track-llm.decorator.js';
-export { LlmRequestMetrics, RequestMetrics } from './nest/request-metrics.decorator.js';
+} from './labels/request-label.policy.js';
+
+// The schemas and their buckets.
+export type { HistogramBuckets, HistogramKey, SchemaName, StreamingBuckets } from './schemas/schema.js';
+export {
+  DEFAULT_PREFIX,
+  INPUT_SEQUENCE_TOKENS_BUCKETS,
+  INTER_TOKEN_LATENCY_BUCKETS,
+  OUTPUT_SEQUENCE_TOKENS_BUCKETS,
+  REQUEST_DURATION_BUCKETS,
+  TIME_TO_FIRST_TOKEN_BUCKETS,
+} from './schemas/dynamo-0.2.1.schema.js';
+export { DYNAMO_FRONTEND_BUCKETS } from './schemas/dynamo-frontend.schema.js';
+export { errorTypeForStatus } from './schemas/schemas.js';
+export { type BucketsOption, type LogBuckets, logBuckets } from './schemas/buckets.js';
+export type { NativeHistogramOptions } from './store/native-histogram.js';
+export type { TokenUsage } from './openai/openai-payload.js';
+
+// Serving the metrics yourself (`controller: false`).
+export { type ExpositionFormat, PROTOBUF_EXPOSITION_CONTENT_TYPE, expositionFormatFor } from './exposition/format-negotiation.js';
+export type { TextFormat } from './exposition/text-format.js';
+export { type RenderRegistryOptions, renderRegistry, renderRegistryProtobuf } from './exposition/registry-exposition.js';
+export { renderOpenMetrics } from './exposition/openmetrics.js';
+export { renderProtobuf } from './exposition/protobuf-renderer.js';

@@ -1,9 +1,9 @@
-import { Counter, Registry } from 'prom-client';
+import { Counter, Registry, type RegistryContentType } from 'prom-client';
 import { LLM_METRICS_REGISTRY } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { promtoolCheck } from './support/promtool.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
-import { samplesOf, sumOf, valueOf } from './support/exposition.js';
+import { hasSample, samplesOf, sumOf, valueOf } from './support/exposition.js';
 import { PROMETHEUS_PROTOBUF_ACCEPT, decodeProtobufExposition } from './support/protobuf.js';
 
 const SCHEMA_0_2_1 = [
@@ -223,6 +223,29 @@ describe.each(ADAPTERS)('the protobuf exposition (%s)', (adapter) => {
     expect(lengths.metric.every(({ histogram }) => histogram.schema === undefined)).toBe(true);
   });
 
+  it.each([
+    ['rendered by the library', {}],
+    ['rendered from getMetricsAsJSON() (a registry given without defaultLabels)', { registry: new Registry() }],
+  ])('keeps native and classic buckets of one count after registry.resetMetrics(), %s', async (_, options) => {
+    const app = await start({ nativeHistograms: true, ...options });
+    app.app.get<Registry>(LLM_METRICS_REGISTRY).resetMetrics();
+    await postJson(app.baseUrl, '/shapes/value', { model: 'after-reset' });
+    const families = decodeProtobufExposition((await scrapeBytes(app, PROMETHEUS_PROTOBUF_ACCEPT)).bytes);
+    const durations = families.find(({ name }) => name === 'nv_llm_http_service_request_duration_seconds') as {
+      metric: {
+        label: { name: string; value: string }[];
+        histogram: { sample_count: number; zero_count: number; positive_delta: number[] };
+      }[];
+    };
+    // Only the request after the reset: one observation, in one native bucket.
+    expect(durations.metric.map(({ label }) => label.find(({ name }) => name === 'model')?.value)).toEqual(['after-reset']);
+    const [{ histogram }] = durations.metric;
+    const nativeCount =
+      histogram.zero_count +
+      histogram.positive_delta.reduce((sum, _delta, i, deltas) => sum + deltas.slice(0, i + 1).reduce((a, b) => a + b, 0), 0);
+    expect([histogram.sample_count, nativeCount]).toEqual([1, 1]);
+  });
+
   it('serves the classic buckets alone in protobuf without the option, and text to a protobuf range it cannot serve', async () => {
     const app = await start({});
     const families = decodeProtobufExposition((await scrapeBytes(app, PROMETHEUS_PROTOBUF_ACCEPT)).bytes);
@@ -261,6 +284,33 @@ describe.each(ADAPTERS)('the route renders what prom-client renders (%s)', (adap
     );
     expect(text).toContain('app_jobs_total{queue="q",instance="replica \\"a\\""} 2');
   });
+
+  it.each(['text', 'openmetrics'] as const)(
+    'renders in the %s format what registry.metrics() renders after traffic and after registry.resetMetrics(): one store, one truth',
+    async (format) => {
+      const registry = new Registry<RegistryContentType>();
+      if (format === 'openmetrics') {
+        registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+      }
+      const app = await startApp(ResponseShapesAppModule.register({ registry, defaultLabels: { instance: 'a' }, exemplars: true }), {
+        adapter,
+      });
+      running.push(app);
+      await driveTraffic(app);
+      const before = await scrape(app.baseUrl);
+      expect(before).toBe(await registry.metrics());
+      expect(sumOf(before, 'nv_llm_http_service_requests_total')).toBeGreaterThan(0);
+      registry.resetMetrics();
+      const reset = await scrape(app.baseUrl);
+      expect(reset).toBe(await registry.metrics());
+      expect(sumOf(reset, 'nv_llm_http_service_requests_total')).toBe(0);
+      expect(hasSample(reset, 'nv_llm_http_service_request_duration_seconds_count', { model: 'llama', instance: 'a' })).toBe(false);
+      await driveTraffic(app);
+      const after = await scrape(app.baseUrl);
+      expect(after).toBe(await registry.metrics());
+      expect(sumOf(after, 'nv_llm_http_service_requests_total')).toBe(sumOf(before, 'nv_llm_http_service_requests_total'));
+    },
+  );
 
   it('leaves a registry whose default labels it cannot know to prom-client', async () => {
     const registry = new Registry();

@@ -1,7 +1,9 @@
 import { jest } from '@jest/globals';
 import { Agent } from 'node:http';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { LLM_METRICS_REGISTRY } from '../src/index.js';
+import { HistogramSeries } from '../src/store/histogram-series.js';
+import { HistogramFamily } from '../src/store/metric-family.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { hasSample, sumOf, valueBefore, valueOf } from './support/exposition.js';
 import { send } from './support/load.js';
@@ -24,13 +26,10 @@ describe.each(ADAPTERS)('faults in the metrics path never take a request down (%
   });
 
   it('answers normally when recording the request throws, keeps the gauge right, and logs once', async () => {
-    // Every histogram child of a new model throws when it observes.
-    jest.spyOn(Histogram.prototype, 'labels').mockImplementation(() => ({
-      observe() {
-        throw new Error('histogram is broken');
-      },
-      startTimer: () => () => 0,
-    }));
+    // Every histogram series throws when it observes.
+    jest.spyOn(HistogramSeries.prototype, 'observe').mockImplementation(() => {
+      throw new Error('histogram is broken');
+    });
     for (let i = 0; i < 3; i++) {
       const res = await postJson(app.baseUrl, '/shapes/value', { model: `broken-${i}` });
       expect(res.status).toBe(200);
@@ -41,13 +40,15 @@ describe.each(ADAPTERS)('faults in the metrics path never take a request down (%
     const text = await scrape(app.baseUrl);
     expect(sumOf(text, INFLIGHT)).toBe(0);
     expect(hasSample(text, 'nv_llm_http_service_request_duration_seconds_count', { model: 'broken-0' })).toBe(false);
+    expect(valueOf(text, REQUESTS, { model: 'broken-0', endpoint: 'completions', request_type: 'unary', status: 'success' })).toBe(1);
     const errors = logger.of('error', 'LlmMetrics');
     expect(errors).toHaveLength(1);
     expect(String(errors[0].message)).toContain('histogram is broken');
   });
 
   it('serves a request untracked when its guard cannot even be opened, and logs once', async () => {
-    jest.spyOn(Histogram.prototype, 'labels').mockImplementation(() => {
+    // The series of a new model cannot be made.
+    jest.spyOn(HistogramFamily.prototype, 'histogram').mockImplementation(() => {
       throw new Error('histogram is broken');
     });
     for (const path of ['/shapes/value', '/shapes/res', '/shapes/sse-post']) {

@@ -24,7 +24,7 @@ import {
   TrackLlm,
 } from '../src/index.js';
 import { ChatFeatureModule } from './app/chat.feature.js';
-import { sumOf, valueOf } from './support/exposition.js';
+import { samplesOf, sumOf, valueOf } from './support/exposition.js';
 import { ADAPTERS, RecordingLogger, type RunningApp, listen, postJson, scrape, startApp } from './support/http.js';
 
 const REQUESTS = 'nv_llm_http_service_requests_total';
@@ -219,10 +219,30 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
     it('takes streaming buckets from the options', async () => {
       const app = await start(appWith(LlmMetricsModule.forRoot({ buckets: { outputSequenceTokens: [10, 20] } })));
       const registry = app.app.get<Registry>(LLM_METRICS_REGISTRY);
-      const bounds = (name: string) =>
-        (registry.getSingleMetric(`nv_llm_http_service_${name}`) as unknown as { upperBounds: number[] }).upperBounds;
-      expect(bounds('output_sequence_tokens')).toEqual([10, 20]);
-      expect(bounds('input_sequence_tokens')).toEqual([0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000]);
+      const guard = app.app.get(LlmMetricsService).createInflightGuard('m', 'completions', false);
+      guard.recordUsage({ prompt_tokens: 1, completion_tokens: 1 });
+      guard.markOk();
+      guard.finish();
+      // The bounds of a histogram's buckets, as the route and prom-client's registry show them.
+      const bounds = (text: string, name: string) => samplesOf(text, `nv_llm_http_service_${name}_bucket`).map(({ labels }) => labels.le);
+      for (const text of [await scrape(app.baseUrl), await registry.metrics()]) {
+        expect(bounds(text, 'output_sequence_tokens')).toEqual(['10', '20', '+Inf']);
+        expect(bounds(text, 'input_sequence_tokens')).toEqual([
+          '0',
+          '50',
+          '100',
+          '500',
+          '1000',
+          '2000',
+          '4000',
+          '8000',
+          '16000',
+          '32000',
+          '64000',
+          '128000',
+          '+Inf',
+        ]);
+      }
     });
 
     it('answers 500 "Failed to encode metrics" when a metric of the registry cannot be read, and recovers', async () => {

@@ -2,9 +2,10 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { AppModule } from '../sample/app.module.js';
-import { NativeHistogram, nativeBucketKey } from '../src/core/native-histogram.js';
-import { PROTOBUF_EXPOSITION_CONTENT_TYPE, encodeProtobufExposition, renderProtobuf } from '../src/core/protobuf-exposition.js';
-import { Endpoint, LlmMetricsService } from '../src/index.js';
+import { NativeHistogram, nativeBucketKey } from '../src/store/native-histogram.js';
+import { encodeProtobufExposition } from '../src/exposition/protobuf-writer.js';
+import { nativeBucketsIn } from '../src/exposition/protobuf-renderer.js';
+import { Endpoint, LlmMetricsService, PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from '../src/index.js';
 import { valueOf } from './support/exposition.js';
 import { type RunningApp, postJson, scrape, startApp } from './support/http.js';
 import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
@@ -84,7 +85,7 @@ async function serviceExposition(): Promise<Buffer> {
     },
   ]);
   // Delimited messages: two expositions one after the other are one.
-  return Buffer.concat([await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)), idle]);
+  return Buffer.concat([await renderProtobuf(registry, nativeBucketsIn(service.store)), idle]);
 }
 
 describe('native histograms in a real Prometheus 2.42', () => {

@@ -1,6 +1,6 @@
 import { metrics as otelMetrics } from '@opentelemetry/api';
 import { AppModule } from '../sample/app.module.js';
-import { GEN_AI_BUCKETS } from '../src/core/gen-ai-metrics.js';
+import { GEN_AI_BUCKETS } from '../src/opentelemetry/gen-ai-metrics.js';
 import { sumOf } from './support/exposition.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
 import { type TestMetricReader, countOf, histogramPoints, testMeterProvider } from './support/opentelemetry.js';

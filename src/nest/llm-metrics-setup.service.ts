@@ -1,10 +1,15 @@
 import { type CanActivate, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client';
-import type { MeterProviderLike } from '../core/gen-ai-metrics.js';
-import { LlmMetricsService } from '../core/llm-metrics.service.js';
-import type { TraceLink } from '../core/trace-context.js';
-import { type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, validateModuleOptions } from './llm-metrics.options.js';
+import type { MeterProviderLike } from '../opentelemetry/gen-ai-metrics.js';
+import type { TraceLink } from '../opentelemetry/trace-context.js';
+import { LlmMetricsService } from '../recording/llm-metrics.service.js';
+import {
+  type LlmMetricsModuleExtras,
+  type LlmMetricsModuleOptions,
+  splitModuleOptions,
+  validateModuleOptions,
+} from './llm-metrics.options.js';
 import { RequestTracker } from './request-tracking.js';
 
 /** Everything one import of `LlmMetricsModule` was given. */
@@ -168,12 +173,9 @@ export class LlmMetricsSetup implements OnModuleDestroy {
     const openTelemetry = await loadOpenTelemetry(options);
     const registry: Registry<RegistryContentType> = options.registry ?? new Registry();
     let recordErrorLogged = false;
-    const service = new LlmMetricsService(options.prefix, {
-      schema: options.schema,
-      bucketsFromEnv: options.bucketsFromEnv,
-      modelReady: options.modelReady,
-      exemplars: options.exemplars,
-      nativeHistograms: options.nativeHistograms,
+    const { prefix, service: serviceOptions } = splitModuleOptions(options);
+    const service = new LlmMetricsService(prefix, {
+      ...serviceOptions,
       openTelemetry: openTelemetry?.meterProvider && {
         meterProvider: openTelemetry.meterProvider,
         providerName: typeof options.openTelemetry === 'object' ? options.openTelemetry.providerName : undefined,
@@ -189,13 +191,6 @@ export class LlmMetricsSetup implements OnModuleDestroy {
           );
         }
       },
-      models: options.models,
-      maxModels: options.maxModels,
-      errorType: options.errorType,
-      streamingMetrics: options.streamingMetrics,
-      buckets: options.buckets,
-      labels: options.labels,
-      labelTtl: options.labelTtl,
     });
     service.modelLabels.onCapReached((maxModels) =>
       this.logger.warn(

@@ -2,7 +2,7 @@ import { type CallHandler, type ExecutionContext, Injectable, Logger, type NestI
 import { Reflector } from '@nestjs/core';
 import { ServerResponse } from 'node:http';
 import { type Observable, tap } from 'rxjs';
-import type { EndpointName } from '../core/labels.js';
+import type { EndpointName } from '../labels/label-values.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 
 /** Metadata key under which `@TrackLlm()` stores the endpoint label value of a route. */

@@ -1,6 +1,6 @@
 import { type CanActivate, ConfigurableModuleBuilder, type DynamicModule, Global, Module, type Provider, type Type } from '@nestjs/common';
 import { RouterModule } from '@nestjs/core';
-import { LlmMetricsService } from '../core/llm-metrics.service.js';
+import { LlmMetricsService } from '../recording/llm-metrics.service.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 import { type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, validateModuleExtras } from './llm-metrics.options.js';
 import { LlmMetricsController, MetricsRouteGuard } from './metrics.controller.js';

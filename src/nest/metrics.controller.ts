@@ -3,10 +3,11 @@ import { Registry } from 'prom-client';
 import { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { renderOpenMetrics } from '../core/openmetrics.js';
-import { PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from '../core/protobuf-exposition.js';
-import { renderRegistry, renderRegistryProtobuf } from '../core/registry-exposition.js';
-import { ExpositionBuffers, expositionFormatFor } from '../core/exposition-format.js';
+import { ExpositionBuffers } from '../exposition/exposition-writer.js';
+import { contentTypeFor, expositionFormatFor } from '../exposition/format-negotiation.js';
+import { renderOpenMetrics } from '../exposition/openmetrics.js';
+import { nativeBucketsIn, renderProtobuf } from '../exposition/protobuf-renderer.js';
+import { renderStoreAndRegistry, renderStoreAndRegistryProtobuf } from '../exposition/registry-exposition.js';
 import { LlmMetricsSetup } from './llm-metrics-setup.service.js';
 
 /** The part of an Express response or a Fastify reply the metrics route uses. */
@@ -76,27 +77,29 @@ export class LlmMetricsController {
   async scrape(@Headers('accept') accept: string | undefined, @Res() reply: MetricsReply): Promise<void> {
     const { registry, service } = this.setup;
     const format = expositionFormatFor(accept);
-    // A registry of OpenMetrics is served in OpenMetrics to text scrapers too, as prom-client would render it.
-    const contentType =
-      format === 'protobuf'
-        ? PROTOBUF_EXPOSITION_CONTENT_TYPE
-        : format === 'openmetrics'
-          ? Registry.OPENMETRICS_CONTENT_TYPE
-          : registry.contentType;
+    const contentType = contentTypeFor(format, registry.contentType);
     let chunks: Buffer[];
     let pooled = false;
     try {
       if (format === 'protobuf' && this.setup.rendersItself) {
-        chunks = await renderRegistryProtobuf(registry, service, { defaultLabels: this.setup.defaultLabels, buffers: this.buffers });
-        pooled = true;
-      } else if (format === 'protobuf') {
-        const bytes = await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels));
-        chunks = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
-      } else if (this.setup.rendersItself) {
-        chunks = await renderRegistry(registry, service, contentType === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'text', {
+        chunks = await renderStoreAndRegistryProtobuf(registry, service.store, {
           defaultLabels: this.setup.defaultLabels,
           buffers: this.buffers,
         });
+        pooled = true;
+      } else if (format === 'protobuf') {
+        const bytes = await renderProtobuf(registry, nativeBucketsIn(service.store));
+        chunks = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
+      } else if (this.setup.rendersItself) {
+        chunks = await renderStoreAndRegistry(
+          registry,
+          service.store,
+          contentType === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'text',
+          {
+            defaultLabels: this.setup.defaultLabels,
+            buffers: this.buffers,
+          },
+        );
         pooled = true;
       } else {
         chunks = [Buffer.from(contentType === registry.contentType ? await registry.metrics() : await renderOpenMetrics(registry), 'utf8')];

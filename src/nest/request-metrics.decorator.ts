@@ -1,6 +1,6 @@
 import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
-import { ErrorType } from '../core/labels.js';
-import type { TokenUsage } from '../core/openai-payload.js';
+import { ErrorType } from '../labels/label-values.js';
+import type { TokenUsage } from '../openai/openai-payload.js';
 import { RequestTracking } from './request-tracking.js';
 
 /**

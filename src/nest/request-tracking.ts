@@ -1,11 +1,11 @@
 import { SSE_ABORT_CONTROLLER } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import type { InflightGuard } from '../core/inflight-request.js';
-import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM } from '../core/labels.js';
-import type { LlmMetricsService } from '../core/llm-metrics.service.js';
-import { type PayloadSummary, type TokenUsage, modelNamedIn, parseJson, summarizePayload } from '../core/openai-payload.js';
-import { SseEventReader } from '../core/sse-event-reader.js';
-import { type TraceLink, traceLinkFromTraceparent } from '../core/trace-context.js';
+import type { InflightGuard } from '../recording/inflight-guard.js';
+import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM } from '../labels/label-values.js';
+import type { LlmMetricsService } from '../recording/llm-metrics.service.js';
+import { type PayloadSummary, type TokenUsage, modelNamedIn, parseJson, summarizePayload } from '../openai/openai-payload.js';
+import { SseEventReader } from '../openai/sse-event-reader.js';
+import { type TraceLink, traceLinkFromTraceparent } from '../opentelemetry/trace-context.js';
 import type { LlmHttpRequest } from './llm-metrics.options.js';
 import { type ResponseObserver, observeResponse } from './response-observer.js';
 

@@ -1,5 +1,5 @@
 import { SetMetadata, UseInterceptors, applyDecorators } from '@nestjs/common';
-import { type EndpointName, assertEndpointName } from '../core/labels.js';
+import { type EndpointName, assertEndpointName } from '../labels/label-values.js';
 import { LlmMetricsInterceptor, TRACK_LLM_METADATA } from './llm-metrics.interceptor.js';
 
 /**

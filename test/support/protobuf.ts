@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { METRIC_FAMILY_TYPE } from '../../src/core/protobuf-exposition.js';
+import { METRIC_FAMILY_TYPE } from '../../src/exposition/protobuf-messages.js';
 
 /** Every length-delimited `MetricFamily` of an exposition, as plain objects (64-bit integers as numbers, enums by name, repeated fields always). */
 export function decodeProtobufExposition(bytes: Uint8Array): Record<string, unknown>[] {

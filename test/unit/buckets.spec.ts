@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { DYNAMO_FRONTEND_BUCKETS, LlmMetricsService, logBuckets } from '../../src/index.js';
-import { logBucketsFromEnv, resolveBuckets } from '../../src/core/buckets.js';
+import { logBucketsFromEnv, resolveBuckets } from '../../src/schemas/buckets.js';
 
 /** The `le` values of the reference (`dynamo-frontend-metrics.md`, "Buckets (as exposed)"). */
 const REFERENCE: [string, [number, number, number], string][] = [

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { Endpoint, ErrorType, LlmMetricsService, errorTypeForStatus } from '../../src/index.js';
-import { DYNAMO_FRONTEND } from '../../src/core/schemas.js';
+import { DYNAMO_FRONTEND } from '../../src/schemas/dynamo-frontend.schema.js';
 import { DYNAMO_FRONTEND_REFERENCE as REFERENCE } from '../support/dynamo-frontend.reference.js';
 import { hasSample, parseExposition, valueOf } from '../support/exposition.js';
 

@@ -1,4 +1,6 @@
-import { ExpositionBuffers, ExpositionWriter, expositionFormatFor, formatSampleValue } from '../../src/core/exposition-format.js';
+import { ExpositionBuffers, ExpositionWriter } from '../../src/exposition/exposition-writer.js';
+import { expositionFormatFor } from '../../src/exposition/format-negotiation.js';
+import { formatSampleValue } from '../../src/exposition/text-format.js';
 
 const written = (writer: ExpositionWriter) => Buffer.concat(writer.finish()).toString('utf8');
 

@@ -5,7 +5,7 @@ import {
   type NativeHistogramSnapshot,
   frexp,
   nativeBucketKey,
-} from '../../src/core/native-histogram.js';
+} from '../../src/store/native-histogram.js';
 import { seededRandom } from '../support/load.js';
 
 /** The bits of a double, to step to its neighbours and take it apart without arithmetic. */

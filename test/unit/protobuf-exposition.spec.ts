@@ -1,16 +1,14 @@
 import protobuf from 'protobufjs';
-import { NativeHistogram } from '../../src/core/native-histogram.js';
+import { NativeHistogram } from '../../src/store/native-histogram.js';
 import { decodeProtobufExposition as decode } from '../support/protobuf.js';
-import {
-  METRIC_FAMILY_TYPE,
-  type MetricFamilyData,
-  PROTOBUF_EXPOSITION_CONTENT_TYPE,
-  encodeProtobufExposition,
-  renderProtobuf,
-} from '../../src/core/protobuf-exposition.js';
+import { METRIC_FAMILY_TYPE, type MetricFamilyData } from '../../src/exposition/protobuf-messages.js';
+import { encodeProtobufExposition } from '../../src/exposition/protobuf-writer.js';
+import { nativeBucketsIn } from '../../src/exposition/protobuf-renderer.js';
+import { renderStoreAndRegistryProtobuf } from '../../src/exposition/registry-exposition.js';
+import { RenderSlices } from '../../src/exposition/render-slices.js';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { jest } from '@jest/globals';
-import { Endpoint, LlmMetricsService, RenderSlices, renderRegistryProtobuf } from '../../src/index.js';
+import { Endpoint, LlmMetricsService, PROTOBUF_EXPOSITION_CONTENT_TYPE, renderProtobuf } from '../../src/index.js';
 
 /** One field as the wire carries it: a varint, a fixed64 or a length-delimited payload. */
 interface WireField {
@@ -367,7 +365,7 @@ describe('renderProtobuf', () => {
       guard.markOk();
       guard.finish();
     }
-    const render = async () => decode(await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)));
+    const render = async () => decode(await renderProtobuf(registry, nativeBucketsIn(service.store)));
     const byName = (families: Record<string, unknown>[], name: string) => families.find((family) => family.name === name);
     const families = await render();
     const durations = metricsOf(byName(families, 'nv_llm_http_service_request_duration_seconds'));
@@ -390,11 +388,11 @@ describe('renderProtobuf', () => {
       unknown
     >;
     expect([lengths.sample_count, lengths.positive_span, 'schema' in lengths]).toEqual([3, [], false]);
-    expect(service.nativeBuckets('nv_llm_http_service_input_sequence_tokens', { model: 'm' })).toBeUndefined();
+    expect(nativeBucketsIn(service.store)('nv_llm_http_service_input_sequence_tokens', { model: 'm' })).toBeUndefined();
 
     clock.now += 20_000;
     await registry.metrics();
-    expect(service.nativeBuckets('nv_llm_http_service_request_duration_seconds', { model: 'm', tenant: 'acme' })).toBeUndefined();
+    expect(nativeBucketsIn(service.store)('nv_llm_http_service_request_duration_seconds', { model: 'm', tenant: 'acme' })).toBeUndefined();
     expect(metricsOf(byName(await render(), 'nv_llm_http_service_request_duration_seconds')).size).toBe(0);
   });
 
@@ -463,8 +461,10 @@ describe('renderRegistryProtobuf', () => {
       }
       guard.finish();
     }
-    const fromJson = decode(await renderProtobuf(registry, (name, labels) => service.nativeBuckets(name, labels)));
-    const own = decode(Buffer.concat(await renderRegistryProtobuf(registry, service, { defaultLabels, slices: new RenderSlices(0) })));
+    const fromJson = decode(await renderProtobuf(registry, nativeBucketsIn(service.store)));
+    const own = decode(
+      Buffer.concat(await renderStoreAndRegistryProtobuf(registry, service.store, { defaultLabels, slices: new RenderSlices(0) })),
+    );
     expect(own).toEqual(fromJson);
     const durations = own.find(({ name }) => name === 'dynamo_frontend_request_duration_seconds') as {
       metric: { histogram: { schema?: number; bucket: { exemplar?: unknown }[] } }[];

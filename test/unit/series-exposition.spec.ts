@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { Endpoint, ErrorType, LlmMetricsService, type LlmMetricsServiceOptions, type SchemaName } from '../../src/index.js';
-import { ExpositionWriter } from '../../src/core/exposition-format.js';
-import { RenderSlices } from '../../src/core/series-exposition.js';
+import { renderStoreAndRegistry } from '../../src/exposition/registry-exposition.js';
+import { RenderSlices } from '../../src/exposition/render-slices.js';
 import { promtoolCheck } from '../support/promtool.js';
 
 /*
@@ -76,10 +76,11 @@ async function ownText(
   defaultLabels?: Record<string, string>,
   sliceMs?: number,
 ): Promise<string> {
-  const writer = new ExpositionWriter();
-  await service.render(writer, format, { defaultLabels, slices: sliceMs === undefined ? undefined : new RenderSlices(sliceMs) });
-  const text = Buffer.concat(writer.finish()).toString('utf8');
-  return format === 'openmetrics' ? `${text}# EOF\n` : text;
+  const chunks = await renderStoreAndRegistry(new Registry(), service.store, format, {
+    defaultLabels,
+    slices: sliceMs === undefined ? undefined : new RenderSlices(sliceMs),
+  });
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Each case: its schema, options, default labels, and what its text must show (that the comparison covers it). */

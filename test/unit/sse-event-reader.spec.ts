@@ -1,4 +1,5 @@
-import { SseEventReader, summarizePayload } from '../../src/index.js';
+import { summarizePayload } from '../../src/openai/openai-payload.js';
+import { SseEventReader } from '../../src/openai/sse-event-reader.js';
 
 /** What a fresh reader makes of one event's data. */
 function summarizeEventData(data: string) {

@@ -1,4 +1,4 @@
-import { isTraceLink, traceLinkFromTraceparent } from '../../src/core/trace-context.js';
+import { isTraceLink, traceLinkFromTraceparent } from '../../src/opentelemetry/trace-context.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';

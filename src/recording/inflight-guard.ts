@@ -1,127 +1,24 @@
-import type { Histogram } from 'prom-client';
 import {
-  type EndpointName,
   Endpoint,
+  type EndpointName,
   ErrorType,
   REQUEST_STATUS_ERROR,
   REQUEST_STATUS_SUCCESS,
   REQUEST_TYPE_STREAM,
   type RequestType,
   type Status,
-} from './labels.js';
-import type { FinishedRequest } from './gen-ai-metrics.js';
-import type { HistogramSeries, SampleSeries } from './series-exposition.js';
-import type { TokenUsage } from './openai-payload.js';
-import { type HistogramRule, type Schema, errorTypeForStatus } from './schemas.js';
-import { type TraceLink, isTraceLink } from './trace-context.js';
-
-/** A monotonic clock in milliseconds. */
-export type Clock = () => number;
-
-/** The label values of one series of a counter, besides `model`. */
-export interface CountLabels {
-  readonly endpoint?: EndpointName;
-  readonly request_type?: RequestType;
-  readonly status?: Status;
-  readonly error_type?: string;
-}
-
-/**
- * One count of a series: its label values and total, how much of it each
- * store has been handed (prom-client's counter, and the series this library
- * renders), and that series once it has one.
- */
-export interface Count {
-  readonly labels: CountLabels;
-  value: number;
-  /** What prom-client's counter has of it. */
-  published: number;
-  /** What `exposed` has of it. */
-  exposedValue: number;
-  exposed: SampleSeries | undefined;
-}
-
-/**
- * Counts by label values, as plain numbers while requests run: handed to
- * the counters when they are read.
- */
-export class Counts {
-  private readonly counts = new Map<string, Count>();
-
-  /** Adds `value` to the count of `labels`, known by `key`. */
-  add(key: string, labels: CountLabels, value = 1): void {
-    const count = this.counts.get(key);
-    if (count) {
-      count.value += value;
-    } else {
-      this.counts.set(key, { labels, value, published: 0, exposedValue: 0, exposed: undefined });
-    }
-  }
-
-  /** Every count, in the order they were first added to. */
-  all(): Iterable<Count> {
-    return this.counts.values();
-  }
-}
-
-/**
- * What the requests of one model (and one value of each request label)
- * recorded: counts and gauges as plain numbers (handed to the metrics when
- * they are read), and the series of the histograms its schema has (observed
- * as requests go, bound once).
- */
-export class RequestSeries {
-  /** Requests of this series between their start and their end. */
-  inProgress = 0;
-  /** Requests of this series between their start and their first token (or their end). */
-  queued = 0;
-  readonly requests = new Counts();
-  readonly started = new Counts();
-  readonly cancellations = new Counts();
-  readonly rejections = new Counts();
-  readonly outputTokens = new Counts();
-
-  constructor(
-    readonly model: string,
-    /** The value of each request label, in the order of `RequestLabels.names`. */
-    readonly labelValues: readonly string[],
-    /** The request labels by name. */
-    readonly requestLabels: Readonly<Record<string, string>>,
-    /** Whether `requests_total` has `error_type`: otherwise requests of every error type count alike. */
-    private readonly withErrorType: boolean,
-    readonly histograms: Readonly<Partial<Record<HistogramRule, BoundHistogram>>>,
-  ) {}
-
-  countRequest(endpoint: EndpointName, requestType: RequestType, status: Status, errorType: string): void {
-    if (this.withErrorType) {
-      this.requests.add(`${endpoint} ${requestType} ${status} ${errorType}`, {
-        endpoint,
-        request_type: requestType,
-        status,
-        error_type: errorType,
-      });
-    } else {
-      this.requests.add(`${endpoint} ${requestType} ${status}`, { endpoint, request_type: requestType, status });
-    }
-  }
-}
-
-/**
- * A histogram's child for one series, the labels it was bound with (for
- * exemplars, observed through the parent), and the same series as this
- * library renders it (with its native buckets, if kept).
- */
-export interface BoundHistogram {
-  readonly child: Histogram.Internal<string>;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly exposed: HistogramSeries;
-}
+} from '../labels/label-values.js';
+import type { TokenUsage } from '../openai/openai-payload.js';
+import type { FinishedRequest } from '../opentelemetry/gen-ai-metrics.js';
+import { type TraceLink, isTraceLink } from '../opentelemetry/trace-context.js';
+import type { Clock } from '../options/service-options.js';
+import type { HistogramRule, Schema } from '../schemas/schema.js';
+import { errorTypeForStatus } from '../schemas/schemas.js';
+import type { EndpointCounts, RequestSeries } from './request-series.js';
 
 /** What a guard shares with its service. */
 export interface GuardContext {
   readonly schema: Schema;
-  /** With exemplars on: the histograms whose samples carry a request's trace (observed with their labels, not through a child). */
-  readonly exemplarHistograms: Readonly<Partial<Record<HistogramRule, Histogram<string>>>> | undefined;
   /** Called with what each request measured when it finishes (the OpenTelemetry export). */
   readonly onFinished: ((request: FinishedRequest) => void) | undefined;
   readonly clock: Clock;
@@ -162,6 +59,8 @@ export class InflightGuard implements Disposable {
   private trace: TraceLink | undefined;
   private responseModel: string | undefined;
 
+  private readonly counts: EndpointCounts;
+
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
     private readonly series: RequestSeries,
@@ -171,9 +70,10 @@ export class InflightGuard implements Disposable {
   ) {
     this.currentRequestType = requestType;
     this.startedAt = context.clock();
+    this.counts = series.endpoint(endpoint);
     series.inProgress += 1;
     series.queued += 1;
-    series.started.add(`${endpoint} ${requestType}`, { endpoint, request_type: requestType });
+    this.counts.countStarted(requestType);
     context.open.add(this);
   }
 
@@ -268,7 +168,7 @@ export class InflightGuard implements Disposable {
     const previous = this.lastOutputAt;
     this.lastOutputAt = now;
     this.outputTokens += tokens;
-    series.outputTokens.add('', {}, tokens);
+    series.outputTokens?.add(tokens);
     if (previous === undefined) {
       series.queued -= 1;
       this.firstOutputAt = now;
@@ -281,10 +181,8 @@ export class InflightGuard implements Disposable {
       if (previous === undefined) {
         this.observe('timeToFirstToken', (now - this.startedAt) / 1000);
       } else {
-        const latency = (now - previous) / 1000 / tokens;
-        for (let i = 0; i < tokens; i++) {
-          this.observe('interTokenLatency', latency);
-        }
+        // n tokens in one chunk: n samples of the latency per token (a fraction of a token counts as one sample).
+        this.observe('interTokenLatency', (now - previous) / 1000 / tokens, Math.ceil(tokens));
       }
     } catch (err) {
       this.context.onRecordError(err);
@@ -302,10 +200,7 @@ export class InflightGuard implements Disposable {
       return;
     }
     this.context.disconnects += 1;
-    this.series.cancellations.add(`${this.endpoint} ${this.currentRequestType}`, {
-      endpoint: this.endpoint,
-      request_type: this.currentRequestType,
-    });
+    this.counts.countCancelled(this.currentRequestType);
   }
 
   /** The client went away before its answer ended: records the disconnect, and finishes as `cancelled`. */
@@ -323,7 +218,7 @@ export class InflightGuard implements Disposable {
     if (this.isFinished) {
       return;
     }
-    this.series.rejections.add(this.endpoint, { endpoint: this.endpoint });
+    this.counts.countRejected();
     this.markError(ErrorType.Overload);
     this.finish();
   }
@@ -343,7 +238,7 @@ export class InflightGuard implements Disposable {
     const now = this.context.clock();
     this.context.onLabelsReleased?.(series.labelValues, now);
     try {
-      series.countRequest(this.endpoint, this.currentRequestType, this.currentStatus, this.errorType);
+      this.counts.countRequest(this.currentRequestType, this.currentStatus, this.errorType);
       const seconds = (now - this.startedAt) / 1000;
       this.observe('duration', seconds);
       if (this.endpoint === Endpoint.Embeddings) {
@@ -360,21 +255,9 @@ export class InflightGuard implements Disposable {
     this.finish();
   }
 
-  /** Observes `value` into the histogram of `rule`, if the schema has one: with the request's trace as an exemplar, when there is one to carry. */
-  private observe(rule: HistogramRule, value: number): void {
-    const trace = this.trace;
-    const withExemplar = trace && this.context.exemplarHistograms?.[rule];
-    const bound = this.series.histograms[rule];
-    if (!bound) {
-      return;
-    }
-    if (trace && withExemplar) {
-      withExemplar.observe({ labels: bound.labels, value, exemplarLabels: trace });
-      bound.exposed.observe(value, trace);
-    } else {
-      bound.child.observe(value);
-      bound.exposed.observe(value);
-    }
+  /** Observes `value` (`times` times) into the histogram of `rule`, if the schema has one, with the request's trace as its exemplar where the histogram keeps them. */
+  private observe(rule: HistogramRule, value: number, times = 1): void {
+    this.series.histograms[rule]?.observe(value, times, this.trace);
   }
 
   /** What the request measured, for `onFinished`. */
@@ -402,7 +285,7 @@ export class InflightGuard implements Disposable {
     const { prompt_tokens: promptTokens, completion_tokens: usageCompletion } = this.usage;
     if (this.lastOutputAt === undefined && usageCompletion !== undefined && usageCompletion > 0) {
       // An answer that came whole: its output tokens, now.
-      this.series.outputTokens.add('', {}, usageCompletion);
+      this.series.outputTokens?.add(usageCompletion);
     }
     if (this.currentStatus === REQUEST_STATUS_SUCCESS) {
       if (promptTokens !== undefined) {

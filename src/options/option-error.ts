@@ -15,3 +15,8 @@ export function describeValue(value: unknown): string {
     return String(value);
   }
 }
+
+/** The error of a bad option: `option "<option>" must be <expected>, got <value>`. */
+export function invalidOption(option: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`nestjs-llm-metrics: option "${option}" must be ${expected}, got ${describeValue(value)}`);
+}

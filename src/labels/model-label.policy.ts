@@ -1,27 +1,13 @@
-import { UNKNOWN_MODEL } from './labels.js';
-
-/** A lone UTF-16 surrogate: it cannot be encoded in UTF-8, so two such names would print as one series. */
-const LONE_SURROGATE = /\p{Cs}/u;
+import { type AllowList, MAX_LABEL_VALUE_LENGTH, allowListPredicate, isUsableLabelValue } from './label-value.js';
+import { UNKNOWN_MODEL } from './label-values.js';
 
 /** Longest model name (in UTF-16 code units) recorded as a label value; longer names become `unknown_model`. */
-export const MAX_MODEL_NAME_LENGTH = 256;
+export const MAX_MODEL_NAME_LENGTH = MAX_LABEL_VALUE_LENGTH;
 /** Default cap on the number of distinct model label values. */
 export const DEFAULT_MAX_MODELS = 100;
 
 /** An allow-list of model names, or a predicate deciding which names are served. */
-export type ModelAllowList = readonly string[] | ((model: string) => boolean);
-
-/** The predicate of an allow-list: membership of its names, or the function itself; with none, everything is allowed. */
-export function allowListPredicate(list: ModelAllowList | undefined): (value: string) => boolean {
-  if (typeof list === 'function') {
-    return list;
-  }
-  if (list) {
-    const allowed = new Set(list);
-    return (value) => allowed.has(value);
-  }
-  return () => true;
-}
+export type ModelAllowList = AllowList;
 
 export interface ModelLabelPolicyOptions {
   /** Only these models are recorded under their own name. */
@@ -75,15 +61,9 @@ export class ModelLabelPolicy {
     return this.admitted.has(model) || this.admitted.size < this.maxModels ? model : UNKNOWN_MODEL;
   }
 
+  /** Model names are recorded as given (control characters included), within the label-value rules and the allow-list, asked each time. */
   private isUsable(model: unknown): model is string {
-    if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_NAME_LENGTH || LONE_SURROGATE.test(model)) {
-      return false;
-    }
-    try {
-      return this.isAllowed(model) === true;
-    } catch {
-      return false;
-    }
+    return isUsableLabelValue(model, true) && this.isAllowed(model);
   }
 
   private reportCapReached(): void {

@@ -1,4 +1,4 @@
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../options/option-error.js';
 
 /** Value of the `status` label for a request that succeeded. */
 export const REQUEST_STATUS_SUCCESS = 'success';

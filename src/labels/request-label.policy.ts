@@ -1,6 +1,4 @@
-import { describeValue } from './describe-value.js';
-import { MAX_MODEL_NAME_LENGTH, allowListPredicate } from './model-label.policy.js';
-import { type RecordingRule, type Schema } from './schemas.js';
+import { type AllowList, MAX_LABEL_VALUE_LENGTH as MAX_LENGTH, allowListPredicate, isUsableLabelValue } from './label-value.js';
 
 /** The label value recorded for a value that is refused, or new once the cap is full. */
 export const OTHER_LABEL_VALUE = 'other';
@@ -9,7 +7,7 @@ export const DEFAULT_MAX_LABEL_VALUES = 100;
 /** Default time (ms) after which a label value not seen is forgotten, with its series. */
 export const DEFAULT_LABEL_TTL_MS = 60 * 60 * 1000;
 /** Longest label value (in UTF-16 code units) recorded as itself; longer ones are `other`. */
-export const MAX_LABEL_VALUE_LENGTH = MAX_MODEL_NAME_LENGTH;
+export const MAX_LABEL_VALUE_LENGTH = MAX_LENGTH;
 
 /**
  * A label read from each request (a tenant, a team, an API key's name),
@@ -19,7 +17,7 @@ export interface RequestLabelSpec<Source = unknown> {
   /** Reads the value from the request (a header, a property an auth guard set, …); throwing counts as missing. */
   from(source: Source): unknown;
   /** Only these values (or those the predicate accepts) are recorded as themselves; others are `other`. */
-  allow?: readonly string[] | ((value: string) => boolean);
+  allow?: AllowList;
   /** Cap on distinct values (default 100); new values beyond it are `other` until one expires. */
   max?: number;
   /** The value recorded when the request has none (`undefined`, `null` or `''`); default `''`. */
@@ -30,97 +28,6 @@ export interface RequestLabelSpec<Source = unknown> {
    * `requests_total` and the token histograms and counters.
    */
   metrics?: readonly string[];
-}
-
-/** The rules of the families that carry a request label unless its `metrics` says otherwise. */
-const LABELLED_BY_DEFAULT: ReadonlySet<RecordingRule> = new Set<RecordingRule>([
-  'requests',
-  'inputTokens',
-  'inputTokensOnSuccess',
-  'outputTokens',
-  'outputTokensOnSuccess',
-  'outputTokensLive',
-  'cachedTokens',
-]);
-/** Families measured per request: those that can carry a request label. */
-const NOT_PER_REQUEST: ReadonlySet<RecordingRule> = new Set<RecordingRule>(['ready', 'disconnects']);
-
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-/** Names a request label cannot take: the built-in labels, and those Prometheus gives a meaning. */
-const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set(['model', 'endpoint', 'request_type', 'status', 'error_type', 'le', 'quantile']);
-/** A lone surrogate cannot be encoded in UTF-8; a control character is no one's name. */
-const MALFORMED = /[\p{Cs}\p{Cc}]/u;
-
-function invalid(option: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`nestjs-llm-metrics: option "${option}" must be ${expected}, got ${describeValue(value)}`);
-}
-
-/** Whether `value` is usable as a label value: a non-empty, short, well-formed string. */
-function isWellFormed(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_LABEL_VALUE_LENGTH && !MALFORMED.test(value);
-}
-
-/**
- * Checks the `labels` option against `schema` and returns, for each of its
- * metric families by suffix, the names of the request labels it carries.
- * @throws TypeError naming the option (`labels.<name>…`) and what is wrong with it.
- */
-export function resolveRequestLabels(labels: unknown, schema: Schema): Map<string, string[]> {
-  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
-    throw invalid('labels', 'an object of label specs { from, allow?, max?, missing?, metrics? }', labels);
-  }
-  const families = new Map(schema.metrics.filter(({ rule }) => !NOT_PER_REQUEST.has(rule)).map((spec) => [spec.suffix, spec.rule]));
-  const carried = new Map<string, string[]>();
-  for (const [name, spec] of Object.entries(labels as Record<string, unknown>)) {
-    const option = `labels.${name}`;
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
-      throw invalid('labels', `keyed by label names matching ${LABEL_NAME} (not starting with "__")`, name);
-    }
-    if (RESERVED_LABEL_NAMES.has(name)) {
-      throw invalid('labels', `keyed by names other than ${[...RESERVED_LABEL_NAMES].join(', ')}`, name);
-    }
-    if (typeof spec !== 'object' || spec === null) {
-      throw invalid(option, 'a label spec { from, allow?, max?, missing?, metrics? }', spec);
-    }
-    const { from, allow, max, missing, metrics } = spec as Partial<RequestLabelSpec>;
-    if (typeof from !== 'function') {
-      throw invalid(`${option}.from`, 'a function (request) => value', from);
-    }
-    if (
-      allow !== undefined &&
-      typeof allow !== 'function' &&
-      !(Array.isArray(allow) && allow.every((value) => typeof value === 'string'))
-    ) {
-      throw invalid(`${option}.allow`, 'an array of values or a function (value) => boolean', allow);
-    }
-    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
-      throw invalid(`${option}.max`, 'a positive integer', max);
-    }
-    if (missing !== undefined && missing !== '' && !isWellFormed(missing)) {
-      throw invalid(`${option}.missing`, `a string of at most ${MAX_LABEL_VALUE_LENGTH} characters, without control characters`, missing);
-    }
-    if (metrics !== undefined && !(Array.isArray(metrics) && metrics.every((family) => families.has(family)))) {
-      throw invalid(
-        `${option}.metrics`,
-        `an array of metric names of the "${schema.name}" schema measured per request (${[...families.keys()].join(', ')})`,
-        metrics,
-      );
-    }
-    for (const [suffix, rule] of families) {
-      if (metrics ? metrics.includes(suffix) : LABELLED_BY_DEFAULT.has(rule)) {
-        carried.set(suffix, [...(carried.get(suffix) ?? []), name]);
-      }
-    }
-  }
-  return carried;
-}
-
-/** The checks of the `labelTtl` option: milliseconds, positive (`Infinity`: never). @throws TypeError otherwise. */
-export function assertLabelTtl(labelTtl: unknown): number {
-  if (typeof labelTtl !== 'number' || !(labelTtl > 0)) {
-    throw invalid('labelTtl', 'a positive number of milliseconds (Infinity: values never expire)', labelTtl);
-  }
-  return labelTtl;
 }
 
 /** How one label value is used: when it was last seen, and by how many requests in flight. */
@@ -136,7 +43,6 @@ interface ValueUse {
  */
 class RequestLabelPolicy {
   readonly missing: string;
-  private overflowCount = 0;
   private readonly max: number;
   private readonly isAllowed: (value: string) => boolean;
   /** Every value in use, `missing` and `other` included; only the others count towards `max`. */
@@ -146,6 +52,8 @@ class RequestLabelPolicy {
   constructor(
     readonly name: string,
     private readonly spec: RequestLabelSpec,
+    /** Told each time a value is recorded as `other`. */
+    private readonly onOverflow: () => void,
   ) {
     this.max = spec.max ?? DEFAULT_MAX_LABEL_VALUES;
     this.missing = spec.missing ?? '';
@@ -163,11 +71,6 @@ class RequestLabelPolicy {
       this.values.set(value, { lastSeen: now, inFlight: 1 });
     }
     return value;
-  }
-
-  /** How many values were mapped to `other` so far. */
-  get overflow(): number {
-    return this.overflowCount;
   }
 
   /** A request with `value` ended at `now`. */
@@ -204,7 +107,7 @@ class RequestLabelPolicy {
     if (raw === undefined || raw === null || raw === '' || raw === this.missing || raw === OTHER_LABEL_VALUE) {
       return raw === OTHER_LABEL_VALUE ? OTHER_LABEL_VALUE : this.missing;
     }
-    if (!isWellFormed(raw) || !this.allows(raw)) {
+    if (!isUsableLabelValue(raw) || !this.isAllowed(raw)) {
       return this.overflowed();
     }
     if (this.values.has(raw)) {
@@ -220,16 +123,8 @@ class RequestLabelPolicy {
     return raw;
   }
 
-  private allows(value: string): boolean {
-    try {
-      return this.isAllowed(value) === true;
-    } catch {
-      return false;
-    }
-  }
-
   private overflowed(): string {
-    this.overflowCount += 1;
+    this.onOverflow();
     return OTHER_LABEL_VALUE;
   }
 }
@@ -243,11 +138,13 @@ export class RequestLabels {
   private readonly policies: readonly RequestLabelPolicy[];
   private lastExpiry = Number.NEGATIVE_INFINITY;
 
+  /** @param onOverflow told the label's name each time one of its values is recorded as `other`. */
   constructor(
     specs: Readonly<Record<string, RequestLabelSpec>>,
     private readonly ttl: number,
+    onOverflow: (label: string) => void,
   ) {
-    this.policies = Object.entries(specs).map(([name, spec]) => new RequestLabelPolicy(name, spec));
+    this.policies = Object.entries(specs).map(([name, spec]) => new RequestLabelPolicy(name, spec, () => onOverflow(name)));
     this.names = this.policies.map(({ name }) => name);
   }
 
@@ -272,10 +169,5 @@ export class RequestLabels {
     this.lastExpiry = now;
     const expired = this.policies.map((policy) => policy.expire(now - this.ttl));
     return expired.some((values) => values.size > 0) ? expired : undefined;
-  }
-
-  /** Each label, and how many of its values were recorded as `other` so far. */
-  overflows(): [label: string, count: number][] {
-    return this.policies.map((policy) => [policy.name, policy.overflow]);
   }
 }

@@ -1,4 +1,4 @@
-import { describeValue } from './describe-value.js';
+import { describeValue, invalidOption } from '../options/option-error.js';
 
 /** Log-spaced histogram bounds, as Dynamo describes them. */
 export interface LogBuckets {
@@ -80,9 +80,10 @@ export function resolveBuckets(option: string, buckets: unknown): readonly numbe
     buckets.length > 0 &&
     buckets.every((bound, i) => typeof bound === 'number' && Number.isFinite(bound) && (i === 0 || bound > (buckets[i - 1] as number)));
   if (!valid) {
-    throw new TypeError(
-      `nestjs-llm-metrics: option "${option}" must be a non-empty array of finite, strictly increasing numbers, ` +
-        `or { min, max, count } with 0 < min < max and an integer count ≥ 2, got ${describeValue(buckets)}`,
+    throw invalidOption(
+      option,
+      'a non-empty array of finite, strictly increasing numbers, or { min, max, count } with 0 < min < max and an integer count ≥ 2',
+      buckets,
     );
   }
   return buckets;

@@ -1,6 +1,6 @@
-import type { EndpointName, ErrorType, RequestType, Status } from './labels.js';
-import { REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM } from './labels.js';
-import type { ModelLabelPolicy } from './model-label.policy.js';
+import type { EndpointName, ErrorType, RequestType, Status } from '../labels/label-values.js';
+import { REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM } from '../labels/label-values.js';
+import type { ModelLabelPolicy } from '../labels/model-label.policy.js';
 
 /**
  * The part of OpenTelemetry's `MeterProvider` (`@opentelemetry/api`) this

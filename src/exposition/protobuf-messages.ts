@@ -1,9 +1,5 @@
 import protobuf from 'protobufjs';
-import type { Registry, RegistryContentType } from 'prom-client';
-import type { NativeHistogramSnapshot } from './native-histogram.js';
-import type { RenderSlices } from './series-exposition.js';
-import { type ExpositionBuffers, ExpositionWriter, stringLabels } from './exposition-format.js';
-import type { MetricJson } from './openmetrics.js';
+import type { NativeHistogramSnapshot } from '../store/native-histogram.js';
 
 /*
  * The Prometheus protobuf exposition format: each `MetricFamily` message of
@@ -12,10 +8,6 @@ import type { MetricJson } from './openmetrics.js';
  * started with `--enable-feature=native-histograms`) because it is the only
  * format that carries native histograms.
  */
-
-/** The content type of the protobuf exposition format, as Prometheus asks for it. */
-export const PROTOBUF_EXPOSITION_CONTENT_TYPE =
-  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
 /** Label names to values. Written sorted by name, as the Go client writes them. */
 export type LabelValues = Readonly<Record<string, string>>;
@@ -231,16 +223,17 @@ const METRICS_PROTO: protobuf.INamespace = {
 const METRICS_ROOT = protobuf.Root.fromJSON(METRICS_PROTO);
 /** The `io.prometheus.client.MetricFamily` message type, e.g. to decode an exposition with `decodeDelimited`. */
 export const METRIC_FAMILY_TYPE: protobuf.Type = METRICS_ROOT.lookupType('io.prometheus.client.MetricFamily');
-const METRIC_TYPE: protobuf.Type = METRICS_ROOT.lookupType('io.prometheus.client.Metric');
+/** The `io.prometheus.client.Metric` message type. */
+export const METRIC_TYPE: protobuf.Type = METRICS_ROOT.lookupType('io.prometheus.client.Metric');
 /** The key of `MetricFamily.metric` (field 4, length-delimited). */
-const METRIC_FIELD_KEY = (4 << 3) | 2;
+export const METRIC_FIELD_KEY = (4 << 3) | 2;
 
 /** `MetricType` values of `metrics.proto`. */
-const METRIC_TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
+export const METRIC_TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
 
 type Fields = Record<string, unknown>;
 
-function labelPairs(labels: LabelValues = {}): Fields[] {
+function labelPairFields(labels: LabelValues = {}): Fields[] {
   return Object.keys(labels)
     .sort()
     .map((name) => ({ name, value: labels[name] }));
@@ -254,7 +247,7 @@ function timestampFields(milliseconds: number): Fields {
 
 function exemplarFields({ labels, value, timestampMs }: ExemplarData): Fields {
   return {
-    label: labelPairs(labels),
+    label: labelPairFields(labels),
     value,
     ...(timestampMs !== undefined && { timestamp: timestampFields(timestampMs) }),
   };
@@ -282,204 +275,27 @@ function histogramFields({ count, sum, buckets = [], native }: HistogramData): F
 }
 
 /** One metric of a family of `type`. */
-type MetricData<T extends MetricFamilyData['type']> = Extract<MetricFamilyData, { type: T }>['metrics'][number];
+export type MetricData<T extends MetricFamilyData['type']> = Extract<MetricFamilyData, { type: T }>['metrics'][number];
 
-function metricFields(type: MetricFamilyData['type'], metric: MetricData<typeof type>): Fields {
+/** The fields of `metric`, of a family of `type`, as the `Metric` message has them. */
+export function metricFields(type: MetricFamilyData['type'], metric: MetricData<typeof type>): Fields {
   switch (type) {
     case 'counter': {
       const { labels, value, exemplar } = metric as CounterData;
-      return { label: labelPairs(labels), counter: { value, ...(exemplar && { exemplar: exemplarFields(exemplar) }) } };
+      return { label: labelPairFields(labels), counter: { value, ...(exemplar && { exemplar: exemplarFields(exemplar) }) } };
     }
     case 'gauge': {
       const { labels, value } = metric as GaugeData;
-      return { label: labelPairs(labels), gauge: { value } };
+      return { label: labelPairFields(labels), gauge: { value } };
     }
     case 'summary': {
       const { labels, count, sum, quantiles } = metric as SummaryData;
       return {
-        label: labelPairs(labels),
+        label: labelPairFields(labels),
         summary: { sample_count: count, sample_sum: sum, quantile: quantiles.map(({ quantile, value }) => ({ quantile, value })) },
       };
     }
     case 'histogram':
-      return { label: labelPairs(metric.labels), histogram: histogramFields(metric as HistogramData) };
+      return { label: labelPairFields(metric.labels), histogram: histogramFields(metric as HistogramData) };
   }
-}
-
-/** The bytes of `value` as a varint. */
-function varintLength(value: number): number {
-  let length = 1;
-  for (let rest = value >>> 7; rest > 0; rest >>>= 7) {
-    length++;
-  }
-  return length;
-}
-
-/**
- * Writes the protobuf exposition format ({@link PROTOBUF_EXPOSITION_CONTENT_TYPE})
- * one metric at a time, each encoded as it comes, so that a family of many
- * series can be written in slices: each `MetricFamily` message
- * length-delimited, in the order written, into buffers (`ExpositionWriter`).
- */
-export class ProtobufExpositionWriter {
-  private readonly out: ExpositionWriter;
-  /** The family being written: its fields but its metrics, its type, its metrics encoded, and its length. */
-  private current: { header: Uint8Array; type: MetricFamilyData['type']; metrics: Uint8Array[]; length: number } | undefined;
-
-  constructor(buffers?: ExpositionBuffers) {
-    this.out = new ExpositionWriter(buffers);
-  }
-
-  /** Starts a family, writing out the one before if `endFamily` did not. */
-  family(name: string, help: string, type: MetricFamilyData['type']): void {
-    for (const metric of this.startWritingOut()) {
-      this.writeOut(metric);
-    }
-    const header = METRIC_FAMILY_TYPE.encode({ name, help, type: METRIC_TYPES[type] }).finish();
-    this.current = { header, type, metrics: [], length: header.length };
-  }
-
-  /** Adds a metric to the family started last. */
-  metric(metric: MetricData<MetricFamilyData['type']>): void {
-    const family = this.current;
-    if (family === undefined) {
-      throw new Error('nestjs-llm-metrics: a metric written before its family');
-    }
-    const bytes = METRIC_TYPE.encode(metricFields(family.type, metric)).finish();
-    family.metrics.push(bytes);
-    family.length += 1 + varintLength(bytes.length) + bytes.length;
-  }
-
-  /**
-   * Writes out the family started last, now that its length is known; with
-   * `slices`, pausing between slices of the work (a family of thousands of
-   * series is a long copy).
-   */
-  async endFamily(slices: RenderSlices): Promise<void> {
-    const metrics = this.startWritingOut();
-    for (const metric of metrics) {
-      this.writeOut(metric);
-      if (slices.due()) {
-        await slices.pause();
-      }
-    }
-  }
-
-  /** The exposition written, as buffers to send one after the other; the writer is spent. */
-  finish(): Buffer[] {
-    for (const metric of this.startWritingOut()) {
-      this.writeOut(metric);
-    }
-    return this.out.finish();
-  }
-
-  /** Writes out the length and fields of the family started last, and returns its metrics, to write out next. */
-  private startWritingOut(): readonly Uint8Array[] {
-    const family = this.current;
-    if (family === undefined) {
-      return [];
-    }
-    this.current = undefined;
-    this.out.varint(family.length);
-    this.out.bytes(family.header);
-    return family.metrics;
-  }
-
-  private writeOut(metric: Uint8Array): void {
-    this.out.varint(METRIC_FIELD_KEY);
-    this.out.varint(metric.length);
-    this.out.bytes(metric);
-  }
-}
-
-/**
- * `families` in the protobuf exposition format
- * ({@link PROTOBUF_EXPOSITION_CONTENT_TYPE}): one length-delimited
- * `MetricFamily` message each, in the order given.
- */
-export function encodeProtobufExposition(families: readonly MetricFamilyData[]): Uint8Array {
-  const writer = new ProtobufExpositionWriter();
-  for (const family of families) {
-    writer.family(family.name, family.help, family.type);
-    for (const metric of family.metrics) {
-      writer.metric(metric);
-    }
-  }
-  return Buffer.concat(writer.finish());
-}
-
-/** The native buckets of the series of metric `name` with `labels`, if it has some. */
-export type NativeBucketsOf = (name: string, labels: LabelValues) => NativeBucketsData | undefined;
-
-/** The samples of a histogram or summary family, grouped by series (their labels without `le` or `quantile`). */
-function bySeries(metric: MetricJson, split: 'le' | 'quantile'): Map<string, { labels: LabelValues; values: MetricJson['values'] }> {
-  const series = new Map<string, { labels: LabelValues; values: MetricJson['values'] }>();
-  for (const value of metric.values) {
-    const labels = stringLabels(value.labels, split);
-    const key = JSON.stringify(labelPairs(labels));
-    const entry = series.get(key);
-    if (entry) {
-      entry.values.push(value);
-    } else {
-      series.set(key, { labels, values: [value] });
-    }
-  }
-  return series;
-}
-
-/** `metric`, one of `getMetricsAsJSON()`'s (or a metric's `get()`), as a family of the protobuf exposition. */
-export function familyFromJson(metric: MetricJson, nativeBucketsOf: NativeBucketsOf): MetricFamilyData {
-  const header = { name: metric.name, help: metric.help };
-  const type = String(metric.type);
-  if (type === 'counter' || type === 'gauge') {
-    return { ...header, type, metrics: metric.values.map(({ labels, value }) => ({ labels: stringLabels(labels), value })) };
-  }
-  if (type === 'summary') {
-    return {
-      ...header,
-      type,
-      metrics: [...bySeries(metric, 'quantile').values()].map(({ labels, values }) => ({
-        labels,
-        count: values.find(({ metricName }) => metricName === `${metric.name}_count`)?.value ?? 0,
-        sum: values.find(({ metricName }) => metricName === `${metric.name}_sum`)?.value ?? 0,
-        quantiles: values
-          .filter(({ metricName }) => metricName === undefined || metricName === metric.name)
-          .map(({ labels: { quantile }, value }) => ({ quantile: Number(quantile), value })),
-      })),
-    };
-  }
-  return {
-    ...header,
-    type: 'histogram',
-    metrics: [...bySeries(metric, 'le').values()].map(({ labels, values }) => ({
-      labels,
-      count: values.find(({ metricName }) => metricName === `${metric.name}_count`)?.value ?? 0,
-      sum: values.find(({ metricName }) => metricName === `${metric.name}_sum`)?.value ?? 0,
-      buckets: values
-        .filter(({ metricName }) => metricName === `${metric.name}_bucket`)
-        .map(({ labels: { le }, value, exemplar }) => ({
-          upperBound: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le),
-          cumulativeCount: value,
-          // prom-client stamps exemplars in seconds.
-          exemplar: exemplar
-            ? { labels: stringLabels(exemplar.labelSet), value: exemplar.value, timestampMs: exemplar.timestamp * 1000 }
-            : undefined,
-        })),
-      native: nativeBucketsOf(metric.name, labels),
-    })),
-  };
-}
-
-/**
- * Renders `registry` in the protobuf exposition format, from its public
- * `getMetricsAsJSON()` (default labels included), every metric as prom-client
- * has it, and a histogram series with native buckets (`nativeBucketsOf`)
- * with them beside its classic ones.
- */
-export async function renderProtobuf(
-  registry: Registry<RegistryContentType>,
-  nativeBucketsOf: NativeBucketsOf = () => undefined,
-): Promise<Uint8Array> {
-  const metrics = (await registry.getMetricsAsJSON()) as unknown as MetricJson[];
-  return encodeProtobufExposition(metrics.map((metric) => familyFromJson(metric, nativeBucketsOf)));
 }

@@ -1,4 +1,4 @@
-import { describeValue } from './describe-value.js';
+import { describeValue } from '../options/option-error.js';
 
 /*
  * A Prometheus native histogram (a sparse exponential histogram), observed
@@ -60,30 +60,6 @@ export interface NativeHistogramSnapshot {
   readonly positiveDeltas: readonly number[];
   readonly negativeSpans: readonly BucketSpan[];
   readonly negativeDeltas: readonly number[];
-}
-
-/**
- * The options of the `nativeHistograms` option (`true`: the defaults;
- * `false` or none: no native buckets), checked.
- * @throws TypeError naming the option and what is wrong with it.
- */
-export function resolveNativeHistogramOptions(option: unknown): NativeHistogramOptions | undefined {
-  if (option === undefined || option === false) {
-    return undefined;
-  }
-  const options = option === true ? {} : option;
-  try {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`got ${describeValue(option)}`);
-    }
-    new NativeHistogram(options);
-  } catch (err) {
-    throw new TypeError(
-      `nestjs-llm-metrics: option "nativeHistograms" must be true or { schema?, zeroThreshold?, maxBuckets? }: ${(err as Error).message.replace(/^nestjs-llm-metrics: /, '')}`,
-      { cause: err },
-    );
-  }
-  return options;
 }
 
 /** The schema a native histogram has unless told otherwise. */
@@ -313,19 +289,19 @@ export class NativeHistogram {
     return this.currentSchema;
   }
 
-  /** Adds one observation of `value`. */
-  observe(value: number): void {
-    this.count++;
-    this.sum += value;
+  /** Adds `times` observations of `value` (default one). */
+  observe(value: number, times = 1): void {
+    this.count += times;
+    this.sum += times === 1 ? value : value * times;
     if (Number.isNaN(value)) {
       return;
     }
     if (value > this.zeroThreshold) {
-      addToBucket(this.positiveBuckets, nativeBucketKey(value, this.currentSchema), 1);
+      addToBucket(this.positiveBuckets, nativeBucketKey(value, this.currentSchema), times);
     } else if (value < -this.zeroThreshold) {
-      addToBucket(this.negativeBuckets, nativeBucketKey(value, this.currentSchema), 1);
+      addToBucket(this.negativeBuckets, nativeBucketKey(value, this.currentSchema), times);
     } else {
-      this.zeroCount++;
+      this.zeroCount += times;
     }
     if (this.maxBuckets > 0 && this.positiveBuckets.size + this.negativeBuckets.size > this.maxBuckets) {
       this.halveResolution();

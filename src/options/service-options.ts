@@ -1,0 +1,316 @@
+import { isAllowList, isUsableLabelValue } from '../labels/label-value.js';
+import { type ModelAllowList } from '../labels/model-label.policy.js';
+import { DEFAULT_LABEL_TTL_MS, MAX_LABEL_VALUE_LENGTH, type RequestLabelSpec } from '../labels/request-label.policy.js';
+import type { MeterProviderLike } from '../opentelemetry/gen-ai-metrics.js';
+import { resolveBuckets } from '../schemas/buckets.js';
+import {
+  HISTOGRAM_KEYS,
+  type HistogramBuckets,
+  type HistogramKey,
+  LABELLED_BY_DEFAULT,
+  type Schema,
+  type SchemaName,
+  isPerRequest,
+} from '../schemas/schema.js';
+import { SCHEMAS } from '../schemas/schemas.js';
+import { NativeHistogram, type NativeHistogramOptions } from '../store/native-histogram.js';
+import { invalidOption } from './option-error.js';
+
+/** A monotonic clock in milliseconds. */
+export type Clock = () => number;
+
+/** Options of `LlmMetricsService` beyond its prefix: checked, each naming itself when it is wrong, by the service and by the Nest module alike. */
+export interface LlmMetricsServiceOptions {
+  /** The names and series: Dynamo 0.2.1's (default) or Dynamo's frontend today (`'dynamo-frontend'`). */
+  schema?: SchemaName;
+  /** Only these models are recorded under their own name; others as `unknown_model`. */
+  models?: ModelAllowList;
+  /** Cap on distinct model names recorded (default 100); further models are recorded as `unknown_model`. */
+  maxModels?: number;
+  /** Add the `error_type` label to `requests_total` in the 0.2.1 schema (the frontend schema always has it). */
+  errorType?: boolean;
+  /** Record the token metrics: time to first token, inter-token latency, lengths, output and cached tokens (default `true`). */
+  streamingMetrics?: boolean;
+  /** Buckets of the histograms: the bounds, or `{ min, max, count }` (log-spaced, as Dynamo makes them). */
+  buckets?: HistogramBuckets;
+  /** Read Dynamo's `DYN_METRICS_<NAME>_{MIN,MAX,COUNT}` variables for the buckets the `buckets` option leaves out. */
+  bucketsFromEnv?: boolean;
+  /** The environment `bucketsFromEnv` reads (default `process.env`); for tests. */
+  env?: Record<string, string | undefined>;
+  /**
+   * Give the request duration, time to first token and inter-token latency
+   * samples of a request linked to a trace (`InflightGuard.linkTrace`) an
+   * exemplar `{ trace_id, span_id }`, shown in OpenMetrics scrapes.
+   */
+  exemplars?: boolean;
+  /**
+   * Keep native histograms (sparse exponential buckets) beside the classic
+   * buckets of the request duration, time to first token and inter-token
+   * latency: `true`, or their `{ schema?, zeroThreshold?, maxBuckets? }`.
+   * Served in protobuf scrapes.
+   */
+  nativeHistograms?: boolean | NativeHistogramOptions;
+  /** Also record the OpenTelemetry GenAI semantic-convention metrics through a Meter of this provider. */
+  openTelemetry?: {
+    meterProvider: MeterProviderLike;
+    /** `gen_ai.provider.name` (default `'openai'`: the API's flavour). */
+    providerName?: string;
+  };
+  /** Whether each model can be served, read at every scrape: the `model_ready` gauge of the frontend schema. */
+  modelReady?: () => Iterable<readonly [model: string, ready: boolean]>;
+  /**
+   * Labels read from each request (a tenant, a team, …), bounded: each
+   * label's `from` reads the `source` given to `createInflightGuard`.
+   */
+  labels?: Readonly<Record<string, RequestLabelSpec>>;
+  /** Milliseconds after which a request-label value not seen is forgotten, with its series (default one hour; `Infinity`: never). */
+  labelTtl?: number;
+  /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
+  clock?: Clock;
+  /**
+   * Called when recording a metric throws (e.g. a broken readiness check);
+   * the request carries on. Default: the error is thrown to the caller.
+   */
+  onRecordError?: (err: unknown) => void;
+  /** Called with a warning about the configuration (e.g. invalid bucket variables). Default: `process.emitWarning`. */
+  onWarning?: (message: string) => void;
+}
+
+/** The options, checked, with their defaults. */
+export interface ResolvedServiceOptions {
+  readonly schema: Schema;
+  readonly prefix: string;
+  readonly models: ModelAllowList | undefined;
+  readonly maxModels: number | undefined;
+  /** Whether `requests_total` has the `error_type` label. */
+  readonly errorType: boolean;
+  readonly streamingMetrics: boolean;
+  readonly buckets: HistogramBuckets;
+  readonly bucketsFromEnv: boolean;
+  readonly env: Record<string, string | undefined>;
+  readonly exemplars: boolean;
+  readonly nativeHistograms: NativeHistogramOptions | undefined;
+  readonly openTelemetry: LlmMetricsServiceOptions['openTelemetry'];
+  readonly modelReady: LlmMetricsServiceOptions['modelReady'];
+  readonly labels: Readonly<Record<string, RequestLabelSpec>>;
+  readonly labelTtl: number;
+  /** For each metric family of the schema, by suffix: the request labels it carries. */
+  readonly carriedLabels: ReadonlyMap<string, readonly string[]>;
+  readonly clock: Clock | undefined;
+  readonly onRecordError: ((err: unknown) => void) | undefined;
+  readonly onWarning: ((message: string) => void) | undefined;
+}
+
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Names a request label cannot take: the built-in labels, and those Prometheus gives a meaning. */
+const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set(['model', 'endpoint', 'request_type', 'status', 'error_type', 'le', 'quantile']);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalFunction<T>(option: string, value: T, expected: string): T {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalidOption(option, expected, value);
+  }
+  return value;
+}
+
+function flag(option: string, value: unknown, defaultValue: boolean): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw invalidOption(option, 'a boolean', value);
+  }
+  return value ?? defaultValue;
+}
+
+/** The `prefix` option: it starts every metric name. */
+export function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
+    throw invalidOption('prefix', `a metric name prefix matching ${METRIC_PREFIX}`, prefix);
+  }
+  return prefix;
+}
+
+function checkSchema(schema: unknown): Schema {
+  if (schema === undefined) {
+    return SCHEMAS['dynamo-0.2.1'];
+  }
+  if (typeof schema !== 'string' || !Object.hasOwn(SCHEMAS, schema)) {
+    throw invalidOption(
+      'schema',
+      `one of ${Object.keys(SCHEMAS)
+        .map((name) => `"${name}"`)
+        .join(', ')}`,
+      schema,
+    );
+  }
+  return SCHEMAS[schema as SchemaName];
+}
+
+function checkBuckets(buckets: unknown): HistogramBuckets {
+  if (buckets === undefined) {
+    return {};
+  }
+  if (!isObject(buckets)) {
+    throw invalidOption('buckets', 'an object of bucket arrays', buckets);
+  }
+  for (const [key, value] of Object.entries(buckets)) {
+    if (!HISTOGRAM_KEYS.includes(key as HistogramKey)) {
+      throw invalidOption('buckets', `an object with the keys ${HISTOGRAM_KEYS.join(', ')}`, buckets);
+    }
+    if (value !== undefined) {
+      resolveBuckets(`buckets.${key}`, value);
+    }
+  }
+  return buckets as HistogramBuckets;
+}
+
+/** The `nativeHistograms` option: `true` (the defaults), or the options of a `NativeHistogram`; `false` or none: no native buckets. */
+function checkNativeHistograms(option: unknown): NativeHistogramOptions | undefined {
+  if (option === undefined || option === false) {
+    return undefined;
+  }
+  const options = option === true ? {} : option;
+  const expected = 'true or { schema?, zeroThreshold?, maxBuckets? }';
+  if (!isObject(options)) {
+    throw invalidOption('nativeHistograms', expected, option);
+  }
+  try {
+    new NativeHistogram(options);
+  } catch (err) {
+    throw new TypeError(
+      `nestjs-llm-metrics: option "nativeHistograms" must be ${expected}: ${(err as Error).message.replace(/^nestjs-llm-metrics: /, '')}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return options as NativeHistogramOptions;
+}
+
+function checkOpenTelemetry(option: unknown): LlmMetricsServiceOptions['openTelemetry'] {
+  if (option === undefined) {
+    return undefined;
+  }
+  const { meterProvider, providerName } = isObject(option) ? option : {};
+  if (
+    !isObject(option) ||
+    typeof (meterProvider as MeterProviderLike | undefined)?.getMeter !== 'function' ||
+    (providerName !== undefined && (typeof providerName !== 'string' || providerName === ''))
+  ) {
+    throw invalidOption('openTelemetry', '{ meterProvider: a MeterProvider, providerName?: a non-empty string }', option);
+  }
+  return option as LlmMetricsServiceOptions['openTelemetry'];
+}
+
+/**
+ * The `labels` option, checked against `schema`: for each of its metric
+ * families by suffix, the names of the request labels it carries.
+ */
+function checkLabels(labels: unknown, schema: Schema): Map<string, string[]> {
+  const carried = new Map<string, string[]>();
+  if (labels === undefined) {
+    return carried;
+  }
+  if (!isObject(labels)) {
+    throw invalidOption('labels', 'an object of label specs { from, allow?, max?, missing?, metrics? }', labels);
+  }
+  const families = new Map(schema.metrics.filter(({ rule }) => isPerRequest(rule)).map((spec) => [spec.suffix, spec.rule]));
+  for (const [name, spec] of Object.entries(labels)) {
+    const option = `labels.${name}`;
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+      throw invalidOption('labels', `keyed by label names matching ${LABEL_NAME} (not starting with "__")`, name);
+    }
+    if (RESERVED_LABEL_NAMES.has(name)) {
+      throw invalidOption('labels', `keyed by names other than ${[...RESERVED_LABEL_NAMES].join(', ')}`, name);
+    }
+    if (!isObject(spec)) {
+      throw invalidOption(option, 'a label spec { from, allow?, max?, missing?, metrics? }', spec);
+    }
+    const { from, allow, max, missing, metrics } = spec as Partial<RequestLabelSpec>;
+    if (typeof from !== 'function') {
+      throw invalidOption(`${option}.from`, 'a function (request) => value', from);
+    }
+    if (allow !== undefined && !isAllowList(allow)) {
+      throw invalidOption(`${option}.allow`, 'an array of values or a function (value) => boolean', allow);
+    }
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
+      throw invalidOption(`${option}.max`, 'a positive integer', max);
+    }
+    if (missing !== undefined && missing !== '' && !isUsableLabelValue(missing)) {
+      throw invalidOption(
+        `${option}.missing`,
+        `a string of at most ${MAX_LABEL_VALUE_LENGTH} characters, without control characters`,
+        missing,
+      );
+    }
+    if (metrics !== undefined && !(Array.isArray(metrics) && metrics.every((family) => families.has(family)))) {
+      throw invalidOption(
+        `${option}.metrics`,
+        `an array of metric names of the "${schema.name}" schema measured per request (${[...families.keys()].join(', ')})`,
+        metrics,
+      );
+    }
+    for (const [suffix, rule] of families) {
+      if (metrics ? metrics.includes(suffix) : LABELLED_BY_DEFAULT.has(rule)) {
+        carried.set(suffix, [...(carried.get(suffix) ?? []), name]);
+      }
+    }
+  }
+  return carried;
+}
+
+/** The `labelTtl` option: milliseconds, positive (`Infinity`: never). */
+function checkLabelTtl(labelTtl: unknown): number {
+  if (labelTtl === undefined) {
+    return DEFAULT_LABEL_TTL_MS;
+  }
+  if (typeof labelTtl !== 'number' || !(labelTtl > 0)) {
+    throw invalidOption('labelTtl', 'a positive number of milliseconds (Infinity: values never expire)', labelTtl);
+  }
+  return labelTtl;
+}
+
+/**
+ * Checks the options of an `LlmMetricsService` (made by hand or by the Nest
+ * module, both check them here) and gives them with their defaults.
+ * @throws TypeError naming the first invalid option and its value.
+ */
+export function resolveServiceOptions(prefix: unknown, options: LlmMetricsServiceOptions = {}): ResolvedServiceOptions {
+  if (!isObject(options as unknown)) {
+    throw invalidOption('options', 'an object', options);
+  }
+  const schema = checkSchema(options.schema);
+  const { maxModels, models } = options;
+  if (maxModels !== undefined && !(Number.isSafeInteger(maxModels) && maxModels >= 1)) {
+    throw invalidOption('maxModels', 'a positive integer', maxModels);
+  }
+  if (models !== undefined && !isAllowList(models)) {
+    throw invalidOption('models', 'an array of model names or a function (model) => boolean', models);
+  }
+  if (options.env !== undefined && !isObject(options.env as unknown)) {
+    throw invalidOption('env', 'an object of environment variables', options.env);
+  }
+  return {
+    schema,
+    prefix: checkPrefix(prefix ?? schema.defaultPrefix),
+    models,
+    maxModels,
+    errorType: schema.errorTypeLabel === 'always' || flag('errorType', options.errorType, false),
+    streamingMetrics: flag('streamingMetrics', options.streamingMetrics, true),
+    buckets: checkBuckets(options.buckets),
+    bucketsFromEnv: flag('bucketsFromEnv', options.bucketsFromEnv, false),
+    env: options.env ?? process.env,
+    exemplars: flag('exemplars', options.exemplars, false),
+    nativeHistograms: checkNativeHistograms(options.nativeHistograms),
+    openTelemetry: checkOpenTelemetry(options.openTelemetry),
+    modelReady: optionalFunction('modelReady', options.modelReady, 'a function () => Iterable<[model, ready]>'),
+    labels: options.labels ?? {},
+    carriedLabels: checkLabels(options.labels, schema),
+    labelTtl: checkLabelTtl(options.labelTtl),
+    clock: optionalFunction('clock', options.clock, 'a function () => milliseconds'),
+    onRecordError: optionalFunction('onRecordError', options.onRecordError, 'a function (error) => void'),
+    onWarning: optionalFunction('onWarning', options.onWarning, 'a function (message) => void'),
+  };
+}

@@ -1,0 +1,153 @@
+import { REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM, type RequestType, type Status } from '../labels/label-values.js';
+import type { HistogramRule } from '../schemas/schema.js';
+import type { HistogramSeries } from '../store/histogram-series.js';
+import type { CounterFamily } from '../store/metric-family.js';
+import type { CounterSeries, LabelValues } from '../store/series.js';
+
+/** A counter of the schema, and the request labels it carries. */
+export interface CounterBinding {
+  readonly family: CounterFamily;
+  readonly carried: readonly string[];
+}
+
+/** The counters a request counts into, where the schema has them. */
+export interface RequestCounters {
+  /** `requests_total`; `withErrorType`: with its `error_type` label. */
+  readonly requests: (CounterBinding & { readonly withErrorType: boolean }) | undefined;
+  readonly started: CounterBinding | undefined;
+  readonly cancellations: CounterBinding | undefined;
+  readonly rejections: CounterBinding | undefined;
+  readonly outputTokens: CounterBinding | undefined;
+}
+
+/** Index of a request type in the per-type slots. */
+function typeIndex(requestType: RequestType): 0 | 1 {
+  return requestType === REQUEST_TYPE_STREAM ? 1 : 0;
+}
+
+/**
+ * The counter series of one model, request-label values and endpoint, bound
+ * the first time each label set is counted, so that counting a request
+ * builds no key.
+ */
+export class EndpointCounts {
+  private readonly successes: (CounterSeries | undefined)[] = [undefined, undefined];
+  /** By request type, then error type (one key, `error`, without the `error_type` label). */
+  private readonly errors = [new Map<string, CounterSeries>(), new Map<string, CounterSeries>()];
+  private readonly startedSeries: (CounterSeries | undefined)[] = [undefined, undefined];
+  private readonly cancelledSeries: (CounterSeries | undefined)[] = [undefined, undefined];
+  private rejectedSeries: CounterSeries | undefined;
+
+  constructor(
+    private readonly series: RequestSeries,
+    private readonly endpoint: string,
+    private readonly counters: RequestCounters,
+  ) {}
+
+  /** Counts a request that ended, in `requests_total`. */
+  countRequest(requestType: RequestType, status: Status, errorType: string): void {
+    const binding = this.counters.requests;
+    if (binding === undefined) {
+      return;
+    }
+    const index = typeIndex(requestType);
+    if (status === REQUEST_STATUS_SUCCESS) {
+      (this.successes[index] ??= this.bind(binding, {
+        request_type: requestType,
+        status,
+        ...(binding.withErrorType && { error_type: '' }),
+      })).add();
+      return;
+    }
+    const key = binding.withErrorType ? errorType : 'error';
+    let series = this.errors[index].get(key);
+    if (series === undefined) {
+      series = this.bind(binding, { request_type: requestType, status, ...(binding.withErrorType && { error_type: errorType }) });
+      this.errors[index].set(key, series);
+    }
+    series.add();
+  }
+
+  /** Counts a request that started. */
+  countStarted(requestType: RequestType): void {
+    const binding = this.counters.started;
+    if (binding !== undefined) {
+      (this.startedSeries[typeIndex(requestType)] ??= this.bind(binding, { request_type: requestType })).add();
+    }
+  }
+
+  /** Counts a client that went away. */
+  countCancelled(requestType: RequestType): void {
+    const binding = this.counters.cancellations;
+    if (binding !== undefined) {
+      (this.cancelledSeries[typeIndex(requestType)] ??= this.bind(binding, { request_type: requestType })).add();
+    }
+  }
+
+  /** Counts a request refused for lack of resources. */
+  countRejected(): void {
+    const binding = this.counters.rejections;
+    if (binding !== undefined) {
+      (this.rejectedSeries ??= this.bind(binding, {})).add();
+    }
+  }
+
+  /** The series of `binding`'s counter with the model, this endpoint, `labels` and the request labels it carries, in its label order. */
+  private bind(binding: CounterBinding, labels: Readonly<Record<string, string>>): CounterSeries {
+    const all: Record<string, string> = { model: this.series.model, endpoint: this.endpoint, ...labels };
+    const ordered: Record<string, string> = {};
+    for (const name of binding.family.labelNames) {
+      ordered[name] = all[name] ?? this.series.requestLabels[name];
+    }
+    return binding.family.counter(ordered);
+  }
+}
+
+/**
+ * What the requests of one model (and one value of each request label)
+ * record into: gauges' measures as plain numbers (read when a gauge is
+ * read), the histogram series of its schema (bound once), and its counter
+ * series, by endpoint.
+ */
+export class RequestSeries {
+  /** Requests of this series between their start and their end. */
+  inProgress = 0;
+  /** Requests of this series between their start and their first token (or their end). */
+  queued = 0;
+  /** Output tokens as they stream, where the schema counts them. */
+  readonly outputTokens: CounterSeries | undefined;
+  private readonly endpoints = new Map<string, EndpointCounts>();
+
+  constructor(
+    readonly model: string,
+    /** The value of each request label, in the order of `RequestLabels.names`. */
+    readonly labelValues: readonly string[],
+    /** The request labels by name. */
+    readonly requestLabels: LabelValues,
+    /** The histogram series of each rule of the schema. */
+    readonly histograms: Readonly<Partial<Record<HistogramRule, HistogramSeries>>>,
+    private readonly counters: RequestCounters,
+  ) {
+    const tokens = counters.outputTokens;
+    this.outputTokens = tokens && tokens.family.counter(this.labelsOf(tokens.carried));
+  }
+
+  /** `{ model, …the carried request labels }`: the labels of a family keyed by model and `carried`. */
+  labelsOf(carried: readonly string[]): LabelValues {
+    const labels: Record<string, string> = { model: this.model };
+    for (const name of carried) {
+      labels[name] = this.requestLabels[name];
+    }
+    return labels;
+  }
+
+  /** The counter series of `endpoint`. */
+  endpoint(endpoint: string): EndpointCounts {
+    let counts = this.endpoints.get(endpoint);
+    if (counts === undefined) {
+      counts = new EndpointCounts(this, endpoint, this.counters);
+      this.endpoints.set(endpoint, counts);
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,70 @@
+import type { RequestLabels } from '../labels/request-label.policy.js';
+import type { LabelValues } from '../store/series.js';
+import type { RequestSeries } from './request-series.js';
+import type { SchemaFamilies } from './schema-families.js';
+
+const NO_LABEL_VALUES: readonly string[] = [];
+
+/**
+ * The series of each model and request-label values, made the first time,
+ * and forgotten with every series that carries a request-label value once
+ * that value has been idle for the TTL.
+ */
+export class SeriesIndex {
+  private readonly byKey = new Map<string, RequestSeries>();
+
+  constructor(
+    private readonly families: SchemaFamilies,
+    private readonly requestLabels: RequestLabels | undefined,
+  ) {}
+
+  /** The request-label values of `source` for a request starting at `now` (none without the `labels` option). */
+  acquireLabels(source: unknown, now: number): readonly string[] {
+    return this.requestLabels?.acquire(source, now, () => this.expire(now)) ?? NO_LABEL_VALUES;
+  }
+
+  /** The series of `model` and `labelValues` (one per request label). */
+  seriesFor(model: string, labelValues: readonly string[]): RequestSeries {
+    // Label values hold no control character: the last ones of the key are theirs, whatever the model's name.
+    const key = labelValues.length === 0 ? model : `${model}\u0000${labelValues.join('\u0000')}`;
+    let series = this.byKey.get(key);
+    if (series === undefined) {
+      const labels: Record<string, string> = {};
+      this.requestLabels?.names.forEach((name, i) => {
+        labels[name] = labelValues[i];
+      });
+      series = this.families.newSeries(model, labelValues, labels as LabelValues);
+      this.byKey.set(key, series);
+    }
+    return series;
+  }
+
+  /** Every series, in the order they were made. */
+  values(): Iterable<RequestSeries> {
+    return this.byKey.values();
+  }
+
+  /**
+   * Forgets the request-label values idle for the TTL at `now` (at most once
+   * a second), the series that have one, and the families' series that carry one.
+   */
+  expire(now: number): void {
+    const requestLabels = this.requestLabels;
+    const expired = requestLabels?.expire(now);
+    if (!requestLabels || !expired) {
+      return;
+    }
+    const byLabel = new Map<string, ReadonlySet<string>>();
+    requestLabels.names.forEach((name, i) => {
+      if (expired[i].size > 0) {
+        byLabel.set(name, expired[i]);
+      }
+    });
+    for (const [key, series] of this.byKey) {
+      if (series.labelValues.some((value, i) => expired[i].has(value))) {
+        this.byKey.delete(key);
+      }
+    }
+    this.families.forget(byLabel);
+  }
+}

@@ -1,0 +1,119 @@
+import type { ErrorType } from '../labels/label-values.js';
+import type { BucketsOption } from './buckets.js';
+
+/** What a histogram records, and when: the rules the request path observes (`InflightGuard`). */
+export type HistogramRule =
+  /** Seconds from start to end, every outcome. */
+  | 'duration'
+  /** Seconds from start to end of an embeddings request. */
+  | 'embeddingDuration'
+  /** Seconds to the first token of a stream. */
+  | 'timeToFirstToken'
+  /** For each later chunk of a stream with n tokens, (now − previous) / n, n times. */
+  | 'interTokenLatency'
+  /** Prompt tokens of a request that succeeded. */
+  | 'inputTokensOnSuccess'
+  /** Prompt tokens, whenever they are known at the end. */
+  | 'inputTokens'
+  /** Completion tokens of a request that succeeded (a stream without usage: its counted tokens). */
+  | 'outputTokensOnSuccess'
+  /** Completion tokens at the end, if any. */
+  | 'outputTokens'
+  /** Cached prompt tokens, whenever they are known at the end. */
+  | 'cachedTokens';
+
+/**
+ * What a metric records, and when: the rules the request path runs
+ * (`InflightGuard`). A schema is a table of metrics, each with one of
+ * these rules; another schema is another table.
+ */
+export type RecordingRule =
+  /** Counter: +1 when a request ends, by model, endpoint, request type, status (and error type). */
+  | 'requests'
+  /** Counter: +1 when a request starts, by model, endpoint, request type. */
+  | 'requestsStarted'
+  /** Gauge: requests between their start and their end, by model. */
+  | 'inProgress'
+  /** Gauge: requests between their start and their first token (or their end), by model. */
+  | 'queued'
+  /** Gauge: clients that went away before their answer ended; never goes down. */
+  | 'disconnects'
+  /** Counter: +1 when a client goes away, by model, endpoint, request type. */
+  | 'cancellations'
+  /** Counter: +1 when the handler reports a rejection for lack of resources, by model, endpoint. */
+  | 'rejections'
+  /** Gauge: 1 or 0 per model, from the `modelReady` option, read when scraped. */
+  | 'ready'
+  /** Counter: output tokens, as chunks stream (a unary answer's when it ends), by model. */
+  | 'outputTokensLive'
+  | HistogramRule;
+
+/** The histograms whose buckets the `buckets` option sets. */
+export const HISTOGRAM_KEYS = [
+  'requestDuration',
+  'timeToFirstToken',
+  'interTokenLatency',
+  'inputSequenceTokens',
+  'outputSequenceTokens',
+  'cachedTokens',
+  'embeddingLatency',
+] as const;
+export type HistogramKey = (typeof HISTOGRAM_KEYS)[number];
+
+/** Buckets of the histograms, each optional: the bounds, or `{ min, max, count }` for Dynamo's log-spaced ones. */
+export type HistogramBuckets = Partial<Record<HistogramKey, BucketsOption>>;
+/** @deprecated the former name of `HistogramBuckets`. */
+export type StreamingBuckets = HistogramBuckets;
+
+export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type';
+
+/** What every metric of a schema has. */
+interface MetricSpecBase {
+  /** The name after the prefix (and the schema's infix). */
+  readonly suffix: string;
+  readonly help: string;
+  readonly labels: readonly LabelName[];
+  /** A token metric: left out with `streamingMetrics: false`. */
+  readonly tokens?: boolean;
+}
+
+/** One metric of a schema: a counter or gauge, or a histogram with its buckets. */
+export type MetricSpec =
+  | (MetricSpecBase & { readonly type: 'counter' | 'gauge'; readonly rule: Exclude<RecordingRule, HistogramRule> })
+  | (MetricSpecBase & {
+      readonly type: 'histogram';
+      readonly rule: HistogramRule;
+      /** The default buckets, and the key of the `buckets` option that sets them. */
+      readonly buckets: { readonly key: HistogramKey; readonly defaults: BucketsOption };
+    });
+
+export type SchemaName = 'dynamo-0.2.1' | 'dynamo-frontend';
+
+/** A naming of the measurements: Dynamo 0.2.1's, or Dynamo's frontend today. */
+export interface Schema {
+  readonly name: SchemaName;
+  readonly defaultPrefix: string;
+  /** Between the prefix and a metric's suffix. */
+  readonly infix: string;
+  /** `error_type` on `requests_total`: always, or with the `errorType` option. */
+  readonly errorTypeLabel: 'always' | 'option';
+  /** The error type of an answer's status, where it is not `validation` (other 4xx) or `internal` (the rest). */
+  readonly errorTypesByStatus: Readonly<Record<number, ErrorType>>;
+  readonly metrics: readonly MetricSpec[];
+}
+
+/** The rules of the families that carry a request label unless its `metrics` says otherwise: the count of requests, and the tokens. */
+export const LABELLED_BY_DEFAULT: ReadonlySet<RecordingRule> = new Set<RecordingRule>([
+  'requests',
+  'inputTokens',
+  'inputTokensOnSuccess',
+  'outputTokens',
+  'outputTokensOnSuccess',
+  'outputTokensLive',
+  'cachedTokens',
+]);
+
+/** Whether the families of `rule` are measured per request, and so can carry a request label (readiness and disconnects are not). */
+export function isPerRequest(rule: RecordingRule): boolean {
+  return rule !== 'ready' && rule !== 'disconnects';
+}

@@ -1,7 +1,7 @@
-import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Module, Post, UseInterceptors } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Endpoint, LlmMetricsModule, type LlmMetricsModuleOptions, TrackLlm } from '../src/index.js';
-import { type AdapterName, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import { type AdapterName, DoNothingInterceptor, createInjectableApp, timeRoutes } from './support/bench-app.js';
 import { type Summary, heading, line, ratioLine, spread, summarize } from './support/rounds.js';
 
 const CHUNKS = 64;
@@ -24,6 +24,13 @@ class StreamBenchController {
     return sseStream();
   }
 
+  @Post('do-nothing')
+  @HttpCode(200)
+  @UseInterceptors(DoNothingInterceptor)
+  doNothing(@Body() _body: { model: string }): Readable {
+    return sseStream();
+  }
+
   @Post('tracked')
   @HttpCode(200)
   @TrackLlm(Endpoint.ChatCompletions)
@@ -39,7 +46,7 @@ export function streamBenchModule(options: LlmMetricsModuleOptions = {}): new ()
   return StreamBenchModule;
 }
 
-const VARIANTS = ['untracked', 'tracked'] as const;
+const VARIANTS = ['untracked', 'do-nothing', 'tracked'] as const;
 
 /** Tokens per second delivered by a 64-chunk SSE stream, tracked ÷ untracked. */
 export async function streamingOverhead(adapter: AdapterName, rounds: number, streamsPerRound: number) {
@@ -64,6 +71,7 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
   for (const variant of VARIANTS) {
     line(`- ${variant.padEnd(10)} ${spread(results[variant], 1)} k tokens/s`);
   }
+  ratioLine('tokens/s tracked ÷ do-nothing', results.tracked.samples, results['do-nothing'].samples, '≥ 0.92');
   ratioLine('tokens/s tracked ÷ untracked', results.tracked.samples, results.untracked.samples, '(information)');
   return results;
 }

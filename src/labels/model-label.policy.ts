@@ -24,12 +24,15 @@ export interface ModelLabelPolicyOptions {
 export class ModelLabelPolicy {
   private readonly admitted = new Set<string>();
   private readonly isAllowed: (model: string) => boolean;
+  /** Whether the allow-list is a predicate, asked for every request (an admitted name of a fixed list needs no second look). */
+  private readonly asksEachTime: boolean;
   private readonly maxModels: number;
   private capReachedListener?: (maxModels: number) => void;
 
   constructor(options: ModelLabelPolicyOptions = {}) {
     this.maxModels = options.maxModels ?? DEFAULT_MAX_MODELS;
     this.isAllowed = allowListPredicate(options.models);
+    this.asksEachTime = typeof options.models === 'function';
   }
 
   /** Called once, the first time a new name is refused because the cap is full. */
@@ -39,6 +42,9 @@ export class ModelLabelPolicy {
 
   /** The label value for `model`, admitting it towards the cap if it is new. */
   resolve(model: unknown): string {
+    if (!this.asksEachTime && typeof model === 'string' && this.admitted.has(model)) {
+      return model;
+    }
     if (!this.isUsable(model)) {
       return UNKNOWN_MODEL;
     }

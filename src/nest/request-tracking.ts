@@ -170,14 +170,12 @@ export class RequestTracking implements ResponseObserver {
 
 // Two readers with the property named, rather than one taking its name: a
 // property read by a varying name is a slow, megamorphic one in V8.
-function bodyModel(request: LlmHttpRequest): unknown {
-  const body = request.body as { model?: unknown } | null | undefined;
-  return typeof body === 'object' && body !== null ? body.model : undefined;
+function modelOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null ? (body as { model?: unknown }).model : undefined;
 }
 
-function bodyStream(request: LlmHttpRequest): unknown {
-  const body = request.body as { stream?: unknown } | null | undefined;
-  return typeof body === 'object' && body !== null ? body.stream : undefined;
+function streamOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null ? (body as { stream?: unknown }).stream : undefined;
 }
 
 /** A throwing extractor counts as one that found nothing. */
@@ -199,16 +197,16 @@ export interface RequestReaders {
 
 /** Opens the tracking of requests: reads each one's model, streaming flag and trace, and watches its response. */
 export class RequestTracker {
-  private readonly modelFrom: (request: LlmHttpRequest) => unknown;
-  private readonly streamFrom: (request: LlmHttpRequest) => unknown;
+  private readonly modelFrom: ((request: LlmHttpRequest) => unknown) | undefined;
+  private readonly streamFrom: ((request: LlmHttpRequest) => unknown) | undefined;
   private readonly activeTrace: (() => TraceLink | undefined) | undefined;
 
   constructor(
     private readonly metrics: LlmMetricsService,
     readers: RequestReaders = {},
   ) {
-    this.modelFrom = readers.modelFrom ?? bodyModel;
-    this.streamFrom = readers.streamFrom ?? bodyStream;
+    this.modelFrom = readers.modelFrom;
+    this.streamFrom = readers.streamFrom;
     this.activeTrace = readers.activeTrace;
   }
 
@@ -220,15 +218,20 @@ export class RequestTracker {
    */
   open(request: object, response: ServerResponse, endpoint: EndpointName): RequestTracking | undefined {
     const trackedRequest = request as TrackedRequest;
-    if (trackedRequest[REQUEST_TRACKING] !== undefined) {
+    // Own properties, looked up without walking the prototype chain (Express swaps the request's prototype, and each step is slow).
+    if (Object.hasOwn(trackedRequest, REQUEST_TRACKING)) {
       return undefined;
     }
     let guard: InflightGuard;
     try {
+      // The body once, for the default readers.
+      const body = this.modelFrom === undefined || this.streamFrom === undefined ? trackedRequest.body : undefined;
       // NestJS 12 gives an `@Sse()` route's request its abort signal before the interceptors run.
       const streaming =
-        (SSE_ABORT_CONTROLLER !== undefined && SSE_ABORT_CONTROLLER in trackedRequest) || read(this.streamFrom, trackedRequest) === true;
-      guard = this.metrics.createInflightGuard(read(this.modelFrom, trackedRequest), endpoint, streaming, trackedRequest);
+        (SSE_ABORT_CONTROLLER !== undefined && Object.hasOwn(trackedRequest, SSE_ABORT_CONTROLLER)) ||
+        (this.streamFrom === undefined ? streamOf(body) : read(this.streamFrom, trackedRequest)) === true;
+      const model = this.modelFrom === undefined ? modelOf(body) : read(this.modelFrom, trackedRequest);
+      guard = this.metrics.createInflightGuard(model, endpoint, streaming, trackedRequest);
     } catch (err) {
       this.metrics.handleRecordError(err);
       return undefined;

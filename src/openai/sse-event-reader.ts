@@ -3,18 +3,21 @@ import { NO_OUTPUT, ONE_TOKEN, type PayloadSummary, type TokenUsage, parseJson, 
 
 /**
  * What tells the common chunk of an OpenAI stream apart, in one scan:
- * `"choices":[`; what only a full parse reads right (`"usage"`,
- * `"tool_calls"`, content parts `"content":[`); and a non-empty output
+ * `"choices":[`; what only a full parse reads right (a `"usage"` that is not
+ * `null`, `"tool_calls"`, content parts `"content":[`); and a non-empty output
  * string. `"` is escaped inside JSON strings, so a match is a real key.
+ * OpenAI sends `"usage":null` on every chunk of a stream that asked for its
+ * usage: such a chunk is common too.
  */
-const MARKERS = '"(?:choices":\\[|usage"|tool_calls"|content":\\[|(?:content|text|reasoning_content)":"[^"])';
+const MARKERS = '"(?:choices":\\[|usage"(?!\\s*:\\s*null\\b)|tool_calls"|content":\\[|(?:content|text|reasoning_content)":"[^"])';
 
 /** Longest event the reader waits for: a body that is not SSE must not pile up in memory. */
 const MAX_EVENT_LENGTH = 1 << 20;
 
-/** Whether `text` is exactly one whole `data: {…}\n\n` event. */
-function isWholeDataEvent(text: string): boolean {
-  return text.length > 9 && text.startsWith('data: {') && text.endsWith('\n\n') && text.indexOf('\n') === text.length - 2;
+/** Whether `text` is one `data: {…}\n\n` event, but for line breaks before its end, which `summarizeCommonChunk` looks for anyway. */
+function looksLikeOneDataEvent(text: string): boolean {
+  const length = text.length;
+  return length > 9 && text.charCodeAt(length - 1) === 10 && text.charCodeAt(length - 2) === 10 && text.startsWith('data: {');
 }
 
 /**
@@ -34,7 +37,7 @@ export class SseEventReader {
   read(chunk: string | Uint8Array): PayloadSummary {
     const text = typeof chunk === 'string' ? chunk : (this.decoder ??= new StringDecoder('utf8')).write(chunk);
     // The common chunk of a stream: one whole `data: {…}` event, nothing pending.
-    if (this.pending === '' && this.dataLines.length === 0 && isWholeDataEvent(text)) {
+    if (this.pending === '' && this.dataLines.length === 0 && looksLikeOneDataEvent(text)) {
       const summary = this.summarizeCommonChunk(text, 6, text.length - 2);
       if (summary !== undefined) {
         return summary;

@@ -122,7 +122,7 @@ export class LlmMetricsService {
    */
   createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean, source?: unknown): InflightGuard {
     const requestType = streaming ? REQUEST_TYPE_STREAM : REQUEST_TYPE_UNARY;
-    const labelValues = this.index.acquireLabels(source, this.context.clock());
+    const labelValues = this.index.acquireLabels(source, this.context.clock);
     return new InflightGuard(this.index.seriesFor(this.modelLabels.resolve(model), labelValues), endpoint, requestType, this.context);
   }
 

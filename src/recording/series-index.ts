@@ -18,9 +18,13 @@ export class SeriesIndex {
     private readonly requestLabels: RequestLabels | undefined,
   ) {}
 
-  /** The request-label values of `source` for a request starting at `now` (none without the `labels` option). */
-  acquireLabels(source: unknown, now: number): readonly string[] {
-    return this.requestLabels?.acquire(source, now, () => this.expire(now)) ?? NO_LABEL_VALUES;
+  /** The request-label values of `source` for a request starting now, by `clock` (none without the `labels` option). */
+  acquireLabels(source: unknown, clock: () => number): readonly string[] {
+    if (this.requestLabels === undefined) {
+      return NO_LABEL_VALUES;
+    }
+    const now = clock();
+    return this.requestLabels.acquire(source, now, () => this.expire(now));
   }
 
   /** The series of `model` and `labelValues` (one per request label). */

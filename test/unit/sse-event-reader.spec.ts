@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { summarizePayload } from '../../src/openai/openai-payload.js';
 import { SseEventReader } from '../../src/openai/sse-event-reader.js';
 
@@ -71,6 +72,15 @@ describe('SseEventReader', () => {
     expect(reader.read('data:{"choices":[{"delta":{"content":"x"}}]}\r\n\r\n').tokens).toBe(1);
   });
 
+  it('reads the chunks of a stream that asked for its usage, "usage":null until the last, without parsing them', () => {
+    const parse = jest.spyOn(JSON, 'parse');
+    const reader = new SseEventReader();
+    const chunk = `data: ${JSON.stringify({ id: 'chatcmpl-1', model: 'm', choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }], usage: null })}\n\n`;
+    expect([reader.read(chunk), reader.read(chunk)]).toEqual([{ tokens: 1 }, { tokens: 1 }]);
+    expect(parse).not.toHaveBeenCalled();
+    parse.mockRestore();
+  });
+
   it('reads the usage of an include_usage chunk', () => {
     const reader = new SseEventReader();
     const summary = reader.read(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 20 } })}\n\n`);
@@ -129,6 +139,19 @@ describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
         { index: 1, delta: { content: '[' } },
       ],
     },
+    // OpenAI's chunks of a stream that asked for its usage (stream_options.include_usage): null until the last.
+    {
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1694268190,
+      model: 'gpt-4o-mini',
+      system_fingerprint: 'fp_1',
+      choices: [{ index: 0, delta: { content: 'Hi' }, logprobs: null, finish_reason: null }],
+      usage: null,
+    },
+    { id: 'c', usage: null, choices: [{ index: 0, delta: { content: 'Hi' } }] },
+    { id: 'c', choices: [], usage: { prompt_tokens: 4, completion_tokens: 9, note: null } },
+    { id: 'c', choices: [{ index: 0, delta: { content: '"usage":1' } }], usage: null },
     { type: 'response.output_text.delta', delta: 'hi' },
     { type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 6 } } },
     { error: { message: 'overloaded' } },

@@ -8,6 +8,8 @@ import { peerComparison } from './peer.bench.js';
 import { requestLabelsCost } from './request-labels.bench.js';
 import { schemaCost } from './schemas.bench.js';
 import { scrapeCost } from './scrape.bench.js';
+import { scrapeOverHttp } from './scrape-http.bench.js';
+import { renderMemory } from './render-memory.bench.js';
 import { streamingOverhead } from './streaming-overhead.bench.js';
 import { unaryOverhead } from './unary-overhead.bench.js';
 
@@ -55,6 +57,10 @@ if (wants('floor')) {
 if (wants('scrape')) {
   await scrapeCost(quick ? [100, 1000] : [100, 1000, 10000], quick ? 3 : 5);
 }
+if (wants('scrape-http')) {
+  await scrapeOverHttp(1000, quick ? 10 : 41);
+}
 if (wants('memory')) {
   memory(quick ? 100_000 : 1_000_000, 100_000);
+  await renderMemory(1000);
 }

@@ -11,7 +11,7 @@ export class RenderSlices {
   private longest = 0;
   private count = 0;
 
-  constructor(private readonly sliceMs = 1) {}
+  constructor(private readonly sliceMs = 0.5) {}
 
   /**
    * Whether this slice has run its time, after a piece of work of `weight`:

@@ -102,18 +102,18 @@ export function observeResponse(response: ServerResponse, observer: ResponseObse
     watch.seeHead(args[args.length - 1]);
     return Reflect.apply(writeHead, this, args);
   } as ServerResponse['writeHead'];
-  // Called for every chunk of a stream: its arguments named, not gathered into an array. `write` takes them `undefined` as if left out.
+  // Called for every chunk of a stream: the arguments named, not gathered into an array (`write` and `end` take them `undefined` as if left out).
   response.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown, callback?: unknown) {
     if (!watch.ending) {
       watch.seeChunk(chunk);
     }
     return write.call(this, chunk, encoding as BufferEncoding, callback as () => void);
   } as ServerResponse['write'];
-  response.end = function (this: ServerResponse, ...args: unknown[]) {
-    watch.seeChunk(args[0]);
+  response.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown) {
+    watch.seeChunk(chunk);
     watch.ending = true;
     try {
-      return Reflect.apply(end, this, args);
+      return end.call(this, chunk, encoding as BufferEncoding, callback as () => void);
     } finally {
       watch.ending = false;
     }

@@ -1,0 +1,144 @@
+import { Controller, Get, Header, Inject, Module, StreamableFile } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { Endpoint, ErrorType, LLM_METRICS_REGISTRY, LlmMetricsModule, LlmMetricsService } from '../src/index.js';
+import { fmt, heading, line, summarize } from './support/rounds.js';
+
+const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
+
+/** The same registry, served by prom-client's `registry.metrics()`: what an app without this library's renderer serves. */
+@Controller()
+class PromClientMetricsController {
+  constructor(@Inject(LLM_METRICS_REGISTRY) private readonly registry: Registry) {}
+
+  @Get('prom-client')
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The floor: the bytes of the last scrape of `/metrics`, sent as they are (no render at all). */
+  @Get('static')
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  static(): StreamableFile {
+    return new StreamableFile(staticBody.bytes);
+  }
+}
+
+/** What `/static` sends: set before its scrapes. */
+const staticBody = { bytes: Buffer.alloc(0) };
+
+/** The longest gap between two turns of a live stream (a `setImmediate` loop) while each request of a path was in flight. */
+class StallProbe {
+  private last = performance.now();
+  private worst = 0;
+  private running = true;
+  readonly stalls: Record<string, number[]> = {};
+
+  constructor() {
+    const turn = () => {
+      const now = performance.now();
+      this.worst = Math.max(this.worst, now - this.last);
+      this.last = now;
+      if (this.running) {
+        setImmediate(turn);
+      }
+    };
+    setImmediate(turn);
+  }
+
+  start(): void {
+    this.worst = 0;
+    this.last = performance.now();
+  }
+
+  stop(path: string): void {
+    (this.stalls[path] ??= []).push(this.worst);
+  }
+
+  end(): void {
+    this.running = false;
+  }
+}
+
+/** Runs the scraper in a process of its own against `port`, and returns what it measured. */
+function runScraper(port: number, rounds: number, paths: string[]): Promise<Record<string, { ms: number[]; bytes: number }>> {
+  const script = fileURLToPath(new URL('./support/scraper.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, String(port), String(rounds), ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`the scraper exited with ${code}`))));
+  });
+}
+
+/**
+ * A scrape of `models` models over HTTP, timed by a scraper in another
+ * process (request sent → last byte received), the library's route against
+ * `registry.metrics()` of the same registry served by a route of the same
+ * app, alternating; and the longest stall of the server's event loop while
+ * each was served, beside a live stream.
+ */
+export async function scrapeOverHttp(models: number, rounds: number) {
+  @Module({ imports: [LlmMetricsModule.forRoot({ maxModels: models })], controllers: [PromClientMetricsController] })
+  class ScrapeBenchModule {}
+  const app = await NestFactory.create(ScrapeBenchModule, { logger: false });
+  const probe = new StallProbe();
+  app.use((request: { path: string }, response: { on(event: 'finish', listener: () => void): void }, next: () => void) => {
+    probe.start();
+    response.on('finish', () => probe.stop(request.path));
+    next();
+  });
+  await app.listen(0, '127.0.0.1');
+  const service = app.get(LlmMetricsService);
+  for (let m = 0; m < models; m++) {
+    for (const endpoint of ENDPOINTS) {
+      for (const streaming of [false, true]) {
+        for (const ok of [false, true]) {
+          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
+          guard.recordOutput(1);
+          guard.recordOutput(1);
+          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
+          if (ok) {
+            guard.markOk();
+          } else {
+            guard.markError(ErrorType.Internal);
+          }
+          guard.finish();
+        }
+      }
+    }
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  // Ours alone first, for the stalls: the other route's garbage (hundreds of MB) is not around yet.
+  const alone = await runScraper(port, rounds, ['/metrics']);
+  const stalls = summarize(probe.stalls['/metrics'].slice(1));
+  staticBody.bytes = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/metrics`)).arrayBuffer());
+  const floor = await runScraper(port, rounds, ['/static']);
+  const results = await runScraper(port, rounds, ['/metrics', '/prom-client']);
+  probe.end();
+  await app.close();
+  const ours = summarize(results['/metrics'].ms);
+  const theirs = summarize(results['/prom-client'].ms);
+  heading(
+    `Scrape over HTTP: ${models} models, from a scraper in another process (${rounds} scrapes each, alternating; ms: median [min–max])`,
+  );
+  line(
+    `- the library's route: ${fmt(ours.median, 1)} ms [${fmt(ours.min, 1)}–${fmt(ours.max, 1)}] for ${fmt(results['/metrics'].bytes / 1e6, 1)} MB; ` +
+      `registry.metrics() served by a route: ${fmt(theirs.median, 1)} ms [${fmt(theirs.min, 1)}–${fmt(theirs.max, 1)}]`,
+  );
+  line(
+    `- prom-client ÷ ours: ${fmt(theirs.median / ours.median, 1)} (target ≥ 8); ours alone: ${fmt(summarize(alone['/metrics'].ms).median, 1)} ms; ` +
+      `the same bytes sent without a render: ${fmt(summarize(floor['/static'].ms).median, 1)} ms`,
+  );
+  line(
+    `- longest event-loop stall while the route served a scrape (ours alone): median ${fmt(stalls.median, 2)} ms, max ${fmt(stalls.max, 2)} ms (target ≤ 2); ` +
+      `while registry.metrics() did: median ${fmt(summarize(probe.stalls['/prom-client']).median, 1)} ms`,
+  );
+  return { ours, theirs, stalls };
+}

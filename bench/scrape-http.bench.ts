@@ -4,8 +4,19 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
-import { Endpoint, ErrorType, LLM_METRICS_REGISTRY, LlmMetricsModule, LlmMetricsService } from '../src/index.js';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Endpoint,
+  ErrorType,
+  INPUT_SEQUENCE_TOKENS_BUCKETS,
+  INTER_TOKEN_LATENCY_BUCKETS,
+  LLM_METRICS_REGISTRY,
+  LlmMetricsModule,
+  LlmMetricsService,
+  OUTPUT_SEQUENCE_TOKENS_BUCKETS,
+  REQUEST_DURATION_BUCKETS,
+  TIME_TO_FIRST_TOKEN_BUCKETS,
+} from '../src/index.js';
 import { fmt, heading, line, summarize } from './support/rounds.js';
 
 const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
@@ -21,6 +32,12 @@ class PromClientMetricsController {
     return this.registry.metrics();
   }
 
+  @Get('prom-client-own')
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  own(): Promise<string> {
+    return ownRegistry.metrics();
+  }
+
   /** The floor: the bytes of the last scrape of `/metrics`, sent as they are (no render at all). */
   @Get('static')
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
@@ -31,6 +48,35 @@ class PromClientMetricsController {
 
 /** What `/static` sends: set before its scrapes. */
 const staticBody = { bytes: Buffer.alloc(0) };
+
+/** A registry of prom-client's own metrics (Counter, Gauge, Histogram) holding what the traffic recorded, as an app without this library keeps it. */
+const ownRegistry = new Registry();
+
+/** prom-client's own metrics of the 0.2.1 schema, for `ownRegistry`: the same names, labels and buckets as the library's. */
+function promClientOwnMetrics() {
+  const registers = [ownRegistry];
+  const histogram = (suffix: string, help: string, buckets: readonly number[]) =>
+    new Histogram({ name: `nv_llm_http_service_${suffix}`, help, labelNames: ['model'], buckets: [...buckets], registers });
+  return {
+    requests: new Counter({
+      name: 'nv_llm_http_service_requests_total',
+      help: 'Total number of LLM requests processed',
+      labelNames: ['model', 'endpoint', 'request_type', 'status'],
+      registers,
+    }),
+    inflight: new Gauge({
+      name: 'nv_llm_http_service_inflight_requests',
+      help: 'Number of inflight requests',
+      labelNames: ['model'],
+      registers,
+    }),
+    duration: histogram('request_duration_seconds', 'Duration of LLM requests', REQUEST_DURATION_BUCKETS),
+    ttft: histogram('time_to_first_token_seconds', 'Time to first token in seconds', TIME_TO_FIRST_TOKEN_BUCKETS),
+    itl: histogram('inter_token_latency_seconds', 'Inter-token latency in seconds', INTER_TOKEN_LATENCY_BUCKETS),
+    input: histogram('input_sequence_tokens', 'Input sequence length in tokens', INPUT_SEQUENCE_TOKENS_BUCKETS),
+    output: histogram('output_sequence_tokens', 'Output sequence length in tokens', OUTPUT_SEQUENCE_TOKENS_BUCKETS),
+  };
+}
 
 /** The longest gap between two turns of a live stream (a `setImmediate` loop) while each request of a path was in flight. */
 class StallProbe {
@@ -96,6 +142,7 @@ export async function scrapeOverHttp(models: number, rounds: number) {
   });
   await app.listen(0, '127.0.0.1');
   const service = app.get(LlmMetricsService);
+  const own = promClientOwnMetrics();
   for (let m = 0; m < models; m++) {
     for (const endpoint of ENDPOINTS) {
       for (const streaming of [false, true]) {
@@ -110,6 +157,19 @@ export async function scrapeOverHttp(models: number, rounds: number) {
             guard.markError(ErrorType.Internal);
           }
           guard.finish();
+          // The same request in prom-client's own metrics: its labels, and latencies of the same magnitudes.
+          const model = { model: `model-${m}` };
+          own.requests.inc({ ...model, endpoint, request_type: streaming ? 'stream' : 'unary', status: ok ? 'success' : 'error' });
+          own.inflight.set(model, 0);
+          own.duration.observe(model, 0.0004 * (m % 7));
+          if (streaming) {
+            own.ttft.observe(model, 0.0001 * (m % 5));
+            own.itl.observe(model, 0.00002 * (m % 3));
+          }
+          if (ok) {
+            own.input.observe(model, 10);
+            own.output.observe(model, 2);
+          }
         }
       }
     }
@@ -120,17 +180,22 @@ export async function scrapeOverHttp(models: number, rounds: number) {
   const stalls = summarize(probe.stalls['/metrics'].slice(1));
   staticBody.bytes = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/metrics`)).arrayBuffer());
   const floor = await runScraper(port, rounds, ['/static']);
-  const results = await runScraper(port, rounds, ['/metrics', '/prom-client']);
+  const results = await runScraper(port, rounds, ['/metrics', '/prom-client', '/prom-client-own']);
   probe.end();
   await app.close();
   const ours = summarize(results['/metrics'].ms);
   const theirs = summarize(results['/prom-client'].ms);
+  const theirOwn = summarize(results['/prom-client-own'].ms);
   heading(
     `Scrape over HTTP: ${models} models, from a scraper in another process (${rounds} scrapes each, alternating; ms: median [min–max])`,
   );
   line(
     `- the library's route: ${fmt(ours.median, 1)} ms [${fmt(ours.min, 1)}–${fmt(ours.max, 1)}] for ${fmt(results['/metrics'].bytes / 1e6, 1)} MB; ` +
       `registry.metrics() served by a route: ${fmt(theirs.median, 1)} ms [${fmt(theirs.min, 1)}–${fmt(theirs.max, 1)}]`,
+  );
+  line(
+    `- prom-client's own Counter, Gauge and Histogram holding the same traffic, served by registry.metrics(): ${fmt(theirOwn.median, 1)} ms for ` +
+      `${fmt(results['/prom-client-own'].bytes / 1e6, 1)} MB; prom-client's own ÷ ours: ${fmt(theirOwn.median / ours.median, 1)}`,
   );
   line(
     `- prom-client ÷ ours: ${fmt(theirs.median / ours.median, 1)} (target ≥ 8); ours alone: ${fmt(summarize(alone['/metrics'].ms).median, 1)} ms; ` +

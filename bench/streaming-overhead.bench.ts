@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Module, Post, UseInterceptors } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Endpoint, LlmMetricsModule, type LlmMetricsModuleOptions, TrackLlm } from '../src/index.js';
-import { type AdapterName, DoNothingInterceptor, createInjectableApp, timeRoutes } from './support/bench-app.js';
-import { type Summary, heading, line, ratioLine, spread, summarize } from './support/rounds.js';
+import { type AdapterName, DoNothingInterceptor, alternatingMedians, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import { type Summary, fmt, heading, line, ratioLine, spread, summarize } from './support/rounds.js';
 
 const CHUNKS = 64;
 
@@ -57,6 +57,10 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
     payload: { model: 'bench-model', stream: true },
     isExpected: (body) => body.endsWith('data: [DONE]\n\n'),
   });
+  const alternating = await alternatingMedians(request, ['do-nothing', 'tracked'], Math.max(rounds, 10) * 40, {
+    model: 'bench-model',
+    stream: true,
+  });
   // µs per stream → thousand tokens per second.
   const results = Object.fromEntries(
     VARIANTS.map((variant) => {
@@ -73,5 +77,9 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
   }
   ratioLine('tokens/s tracked ÷ do-nothing', results.tracked.samples, results['do-nothing'].samples, '≥ 0.92');
   ratioLine('tokens/s tracked ÷ untracked', results.tracked.samples, results.untracked.samples, '(information)');
+  line(
+    `- stream by stream, alternating: median ${fmt(alternating['do-nothing'], 1)} µs do-nothing, ${fmt(alternating.tracked, 1)} µs tracked: ` +
+      `tokens/s tracked ÷ do-nothing ${fmt(alternating['do-nothing'] / alternating.tracked, 3)}, ${fmt((alternating.tracked - alternating['do-nothing']) / CHUNKS, 2)} µs a chunk`,
+  );
   return results;
 }

@@ -20,6 +20,10 @@ export interface ModelLabelPolicyOptions {
  * Turns whatever a client sent as its model into a bounded label value: the
  * name itself while it is a usable string, allowed, and among the first
  * `maxModels` distinct names seen; `unknown_model` otherwise.
+ *
+ * Advanced: exported as the type of `LlmMetricsService.modelLabels` (to peek at
+ * the label a name gets, or to hear when the cap is reached); the service
+ * makes its own from its options.
  */
 export class ModelLabelPolicy {
   private readonly admitted = new Set<string>();

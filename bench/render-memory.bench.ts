@@ -1,10 +1,9 @@
 import { Registry } from 'prom-client';
 import { ExpositionBuffers } from '../src/exposition/exposition-writer.js';
 import { renderStoreAndRegistry } from '../src/exposition/registry-exposition.js';
-import { Endpoint, ErrorType, LlmMetricsService } from '../src/index.js';
+import { LlmMetricsService } from '../src/index.js';
+import { ENDPOINTS, requestEveryLabelSet } from './support/traffic.js';
 import { fmt, heading, line } from './support/rounds.js';
-
-const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
 
 function memory(): { heap: number; external: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -20,24 +19,7 @@ export async function renderMemory(models: number) {
   const registry = new Registry();
   const service = new LlmMetricsService('nv_llm', { maxModels: models });
   service.register(registry);
-  for (let m = 0; m < models; m++) {
-    for (const endpoint of ENDPOINTS) {
-      for (const streaming of [false, true]) {
-        for (const ok of [false, true]) {
-          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
-          guard.recordOutput(1);
-          guard.recordOutput(1);
-          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
-          if (ok) {
-            guard.markOk();
-          } else {
-            guard.markError(ErrorType.Internal);
-          }
-          guard.finish();
-        }
-      }
-    }
-  }
+  requestEveryLabelSet(service, models);
   const buffers = new ExpositionBuffers();
   // The buffers of one exposition are kept for the next: made before, so that they are not counted as label sets.
   buffers.giveBack(await renderStoreAndRegistry(registry, service.store, 'openmetrics', { buffers }));

@@ -6,8 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
-  Endpoint,
-  ErrorType,
   INPUT_SEQUENCE_TOKENS_BUCKETS,
   INTER_TOKEN_LATENCY_BUCKETS,
   LLM_METRICS_REGISTRY,
@@ -18,8 +16,7 @@ import {
   TIME_TO_FIRST_TOKEN_BUCKETS,
 } from '../src/index.js';
 import { fmt, heading, line, summarize } from './support/rounds.js';
-
-const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
+import { requestEveryLabelSet } from './support/traffic.js';
 
 /** The same registry, served by prom-client's `registry.metrics()`: what an app without this library's renderer serves. */
 @Controller()
@@ -143,37 +140,22 @@ export async function scrapeOverHttp(models: number, rounds: number) {
   await app.listen(0, '127.0.0.1');
   const service = app.get(LlmMetricsService);
   const own = promClientOwnMetrics();
-  for (let m = 0; m < models; m++) {
-    for (const endpoint of ENDPOINTS) {
-      for (const streaming of [false, true]) {
-        for (const ok of [false, true]) {
-          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
-          guard.recordOutput(1);
-          guard.recordOutput(1);
-          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
-          if (ok) {
-            guard.markOk();
-          } else {
-            guard.markError(ErrorType.Internal);
-          }
-          guard.finish();
-          // The same request in prom-client's own metrics: its labels, and latencies of the same magnitudes.
-          const model = { model: `model-${m}` };
-          own.requests.inc({ ...model, endpoint, request_type: streaming ? 'stream' : 'unary', status: ok ? 'success' : 'error' });
-          own.inflight.set(model, 0);
-          own.duration.observe(model, 0.0004 * (m % 7));
-          if (streaming) {
-            own.ttft.observe(model, 0.0001 * (m % 5));
-            own.itl.observe(model, 0.00002 * (m % 3));
-          }
-          if (ok) {
-            own.input.observe(model, 10);
-            own.output.observe(model, 2);
-          }
-        }
-      }
+  requestEveryLabelSet(service, models, ({ model, endpoint, streaming, ok }) => {
+    // The same request in prom-client's own metrics: its labels, and latencies of the same magnitudes.
+    const labels = { model };
+    const m = Number(model.slice('model-'.length));
+    own.requests.inc({ ...labels, endpoint, request_type: streaming ? 'stream' : 'unary', status: ok ? 'success' : 'error' });
+    own.inflight.set(labels, 0);
+    own.duration.observe(labels, 0.0004 * (m % 7));
+    if (streaming) {
+      own.ttft.observe(labels, 0.0001 * (m % 5));
+      own.itl.observe(labels, 0.00002 * (m % 3));
     }
-  }
+    if (ok) {
+      own.input.observe(labels, 10);
+      own.output.observe(labels, 2);
+    }
+  });
   const { port } = app.getHttpServer().address() as AddressInfo;
   // Ours alone first, for the stalls: the other route's garbage (hundreds of MB) is not around yet.
   const alone = await runScraper(port, rounds, ['/metrics']);

@@ -3,34 +3,16 @@ import { Registry } from 'prom-client';
 import { ExpositionBuffers } from '../src/exposition/exposition-writer.js';
 import { renderStoreAndRegistry, renderStoreAndRegistryProtobuf } from '../src/exposition/registry-exposition.js';
 import { RenderSlices } from '../src/exposition/render-slices.js';
-import { Endpoint, ErrorType, LlmMetricsService, renderProtobuf, renderRegistry } from '../src/index.js';
+import { LlmMetricsService, renderProtobuf, renderRegistry } from '../src/index.js';
+import { ENDPOINTS, requestEveryLabelSet } from './support/traffic.js';
 import { fmt, heading, interleavedRounds, line, summarize } from './support/rounds.js';
-
-const ENDPOINTS = [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses];
 
 /** A service and its registry after one request of every model, endpoint, request type and status. */
 function serviceWithTraffic(models: number): { registry: Registry; service: LlmMetricsService } {
   const registry = new Registry();
   const service = new LlmMetricsService('nv_llm', { maxModels: models });
   service.register(registry);
-  for (let m = 0; m < models; m++) {
-    for (const endpoint of ENDPOINTS) {
-      for (const streaming of [false, true]) {
-        for (const ok of [false, true]) {
-          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
-          guard.recordOutput(1);
-          guard.recordOutput(1);
-          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
-          if (ok) {
-            guard.markOk();
-          } else {
-            guard.markError(ErrorType.Internal);
-          }
-          guard.finish();
-        }
-      }
-    }
-  }
+  requestEveryLabelSet(service, models);
   return { registry, service };
 }
 

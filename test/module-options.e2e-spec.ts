@@ -158,14 +158,21 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       }
     });
 
-    it('records models outside the allow-list as unknown_model', async () => {
-      const app = await start(appWith(LlmMetricsModule.forRoot({ models: ['served'] })));
+    it('records models outside the allow-list as unknown_model, and logs the first one, escaped', async () => {
+      const logger = new RecordingLogger();
+      const app = await startApp(appWith(LlmMetricsModule.forRoot({ models: ['served'] })), { adapter, logger });
+      running.push(app);
       await chat(app, { model: 'served' });
-      await chat(app, { model: 'not-served' });
+      await chat(app, { model: 'not-served\nforged log line' });
+      await chat(app, { model: 'not-served-either' });
       const text = await scrape(app.baseUrl);
       expect(valueOf(text, REQUESTS, { model: 'served', ...chatSuccess })).toBe(1);
-      expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(1);
+      expect(valueOf(text, REQUESTS, { model: 'unknown_model', ...chatSuccess })).toBe(2);
       expect(text).not.toContain('not-served');
+      const warnings = logger.of('warn', 'LlmMetrics').map(({ message }) => String(message));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('"not-served\\nforged log line"');
+      expect(warnings[0]).not.toContain('\n');
     });
 
     it('caps distinct model names at maxModels', async () => {
@@ -307,7 +314,35 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
     });
 
     it('fails on an invalid path, naming it', () => {
-      expect(() => LlmMetricsModule.forRoot({ path: 'metrics' })).toThrow(/option "path".*"metrics"/);
+      expect(() => LlmMetricsModule.forRoot({ path: 'metrics?x' })).toThrow(/option "path".*"metrics\?x"/);
+      expect(() => LlmMetricsModule.forRoot({ path: '' })).toThrow(/option "path"/);
+    });
+
+    it('takes a path without its leading slash, as Nest does, and an import with the slash agrees with it', async () => {
+      const app = await start(appWith(LlmMetricsModule.forRoot({ path: 'internal/metrics' })));
+      await chat(app, { model: 'm' });
+      expect(valueOf(await scrape(app.baseUrl, '/internal/metrics'), REQUESTS, { model: 'm', ...chatSuccess })).toBe(1);
+      const both = await start(appWith(LlmMetricsModule.forRoot({ path: 'metrics' })));
+      expect((await fetch(`${both.baseUrl}/metrics`)).status).toBe(200);
+    });
+
+    it.each([
+      ['a misspelt option', { errortype: true }, /unknown option "errortype": did you mean "errorType"\?/],
+      [
+        'a misspelt request-label option',
+        { labels: { tenant: { form: constantA } } },
+        /unknown option "labels.tenant.form": did you mean "from"\?/,
+      ],
+      [
+        'a misspelt native-histogram option',
+        { nativeHistograms: { schem: 3 } },
+        /unknown option "nativeHistograms.schem": did you mean "schema"\?/,
+      ],
+      ['an option of no likeness', { colour: 'blue' }, /unknown option "colour"; the options are schema, prefix, /],
+    ])('fails at start-up on %s, naming it and the nearest option', async (_, options, message) => {
+      await expect(
+        Test.createTestingModule({ imports: [LlmMetricsModule.forRoot(options as LlmMetricsModuleOptions)] }).compile(),
+      ).rejects.toThrow(message);
     });
   });
 
@@ -336,6 +371,14 @@ describe.each(ADAPTERS)('LlmMetricsModule (%s)', (adapter) => {
       await chat(app, { model: 'm' });
       const text = await scrape(app.baseUrl, '/async-metrics');
       expect(valueOf(text, 'async_app_http_service_requests_total', { model: 'm', ...chatSuccess, source: 'factory' })).toBe(1);
+    });
+
+    it('fails at start-up on a misspelt option the factory returns, which TypeScript cannot see', async () => {
+      await expect(
+        Test.createTestingModule({
+          imports: [LlmMetricsModule.forRootAsync({ useFactory: () => ({ maxmodels: 5 }) as LlmMetricsModuleOptions })],
+        }).compile(),
+      ).rejects.toThrow(/unknown option "maxmodels": did you mean "maxModels"\?/);
     });
 
     it('accepts useClass', async () => {

@@ -32,6 +32,7 @@ export class ModelLabelPolicy {
   private readonly asksEachTime: boolean;
   private readonly maxModels: number;
   private capReachedListener?: (maxModels: number) => void;
+  private refusedListener?: (model: string) => void;
 
   constructor(options: ModelLabelPolicyOptions = {}) {
     this.maxModels = options.maxModels ?? DEFAULT_MAX_MODELS;
@@ -44,12 +45,17 @@ export class ModelLabelPolicy {
     this.capReachedListener = listener;
   }
 
+  /** Called once, the first time a name is refused because the allow-list does not have it. */
+  onRefused(listener: (model: string) => void): void {
+    this.refusedListener = listener;
+  }
+
   /** The label value for `model`, admitting it towards the cap if it is new. */
   resolve(model: unknown): string {
     if (!this.asksEachTime && typeof model === 'string' && this.admitted.has(model)) {
       return model;
     }
-    if (!this.isUsable(model)) {
+    if (!this.isUsable(model, true)) {
       return UNKNOWN_MODEL;
     }
     if (this.admitted.has(model)) {
@@ -72,8 +78,25 @@ export class ModelLabelPolicy {
   }
 
   /** Model names are recorded as given (control characters included), within the label-value rules and the allow-list, asked each time. */
-  private isUsable(model: unknown): model is string {
-    return isUsableLabelValue(model, true) && this.isAllowed(model);
+  private isUsable(model: unknown, reportRefusal = false): model is string {
+    if (!isUsableLabelValue(model, true)) {
+      return false;
+    }
+    if (this.isAllowed(model)) {
+      return true;
+    }
+    if (reportRefusal) {
+      this.reportRefused(model);
+    }
+    return false;
+  }
+
+  private reportRefused(model: string): void {
+    const listener = this.refusedListener;
+    if (listener) {
+      this.refusedListener = undefined;
+      listener(model);
+    }
   }
 
   private reportCapReached(): void {

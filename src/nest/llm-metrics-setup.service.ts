@@ -198,6 +198,12 @@ export class LlmMetricsSetup implements OnModuleDestroy {
           'Set the `models` allow-list or raise `maxModels` if this is expected.',
       ),
     );
+    service.modelLabels.onRefused((model) =>
+      this.logger.warn(
+        `A model outside the \`models\` allow-list was recorded as "unknown_model": ${JSON.stringify(model.slice(0, 64))}. ` +
+          'Further ones are not logged; add the name to `models` if it is one you serve.',
+      ),
+    );
     service.register(registry);
     if (options.defaultLabels) {
       registry.setDefaultLabels(options.defaultLabels);

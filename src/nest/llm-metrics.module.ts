@@ -32,7 +32,9 @@ function isGuardClass(guard: CanActivate | Type<CanActivate>): guard is Type<Can
 function defineModule(definition: DynamicModule, givenExtras: LlmMetricsModuleExtras): DynamicModule {
   validateModuleExtras(givenExtras);
   // An option given as `undefined` keeps its default.
-  const extras = { ...DEFAULT_EXTRAS, ...Object.fromEntries(Object.entries(givenExtras).filter(([, value]) => value !== undefined)) };
+  const given = Object.fromEntries(Object.entries(givenExtras).filter(([, value]) => value !== undefined)) as LlmMetricsModuleExtras;
+  // `metrics` and `/metrics` are the same route, as they are for Nest.
+  const extras = { ...DEFAULT_EXTRAS, ...given, ...(given.path !== undefined && { path: `/${given.path.replace(/^\//, '')}` }) };
   // Guard classes are created by Nest, so that they can inject what they need.
   const guardClasses = extras.guards.filter(isGuardClass);
   const providers: Provider[] = [

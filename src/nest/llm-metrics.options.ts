@@ -2,8 +2,8 @@ import type { CanActivate, Type } from '@nestjs/common';
 import type { DefaultMetricsCollectorConfiguration, RegistryContentType, Registry } from 'prom-client';
 import type { RequestLabelSpec } from '../labels/request-label.policy.js';
 import type { MeterProviderLike } from '../opentelemetry/gen-ai-metrics.js';
-import { invalidOption } from '../options/option-error.js';
-import { type LlmMetricsServiceOptions, resolveServiceOptions } from '../options/service-options.js';
+import { assertKnownKeys, invalidOption } from '../options/option-error.js';
+import { type LlmMetricsServiceOptions, OPEN_TELEMETRY_OPTION_NAMES, resolveServiceOptions } from '../options/service-options.js';
 
 /** What the model and stream extractors receive: the framework's request object. */
 export interface LlmHttpRequest {
@@ -73,6 +73,34 @@ export interface LlmMetricsOptionsFactory {
   createLlmMetricsOptions(): LlmMetricsModuleOptions | Promise<LlmMetricsModuleOptions>;
 }
 
+/** The name of every option an import takes: a typo among them fails at start-up, `forRootAsync`'s factory's too (TypeScript keeps this list and the interfaces in step). */
+const MODULE_OPTIONS: Readonly<Record<keyof (LlmMetricsModuleOptions & LlmMetricsModuleExtras), true>> = {
+  schema: true,
+  prefix: true,
+  registry: true,
+  defaultMetrics: true,
+  defaultLabels: true,
+  models: true,
+  maxModels: true,
+  errorType: true,
+  streamingMetrics: true,
+  buckets: true,
+  bucketsFromEnv: true,
+  modelReady: true,
+  openTelemetry: true,
+  exemplars: true,
+  nativeHistograms: true,
+  modelFrom: true,
+  streamFrom: true,
+  labels: true,
+  labelTtl: true,
+  isGlobal: true,
+  path: true,
+  controller: true,
+  guards: true,
+};
+const MODULE_OPTION_NAMES: readonly string[] = Object.keys(MODULE_OPTIONS);
+
 /** The options of an import that go to `LlmMetricsService` as they are, apart from those of the app and of the module itself. */
 export function splitModuleOptions(options: LlmMetricsModuleOptions & LlmMetricsModuleExtras): {
   prefix: string | undefined;
@@ -102,6 +130,10 @@ export function splitModuleOptions(options: LlmMetricsModuleOptions & LlmMetrics
  * @throws TypeError naming the first invalid option and its value.
  */
 export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object', options);
+  }
+  assertKnownKeys(undefined, options, MODULE_OPTION_NAMES);
   const { prefix, service } = splitModuleOptions(options);
   resolveServiceOptions(prefix, service);
   const { registry, defaultMetrics, defaultLabels, openTelemetry, modelFrom, streamFrom } = options;
@@ -122,6 +154,9 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
     (typeof defaultMetrics !== 'object' || defaultMetrics === null)
   ) {
     throw invalidOption('defaultMetrics', "a boolean or prom-client's configuration of its default metrics", defaultMetrics);
+  }
+  if (typeof openTelemetry === 'object' && openTelemetry !== null) {
+    assertKnownKeys('openTelemetry', openTelemetry, OPEN_TELEMETRY_OPTION_NAMES);
   }
   if (
     openTelemetry !== undefined &&
@@ -156,8 +191,9 @@ export function validateModuleExtras(extras: LlmMetricsModuleExtras): void {
   ) {
     throw invalidOption('guards', 'an array of guard classes or instances', guards);
   }
-  if (path !== undefined && (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path))) {
-    throw invalidOption('path', 'a route path starting with "/"', path);
+  // As Nest's own routes: with or without its leading "/"; no query or fragment.
+  if (path !== undefined && (typeof path !== 'string' || !/^\/?[^\s?#/][^\s?#]*$|^\/$/.test(path))) {
+    throw invalidOption('path', 'a route path such as "/metrics" or "metrics", without spaces, "?" or "#"', path);
   }
   if (controller !== undefined && typeof controller !== 'boolean') {
     throw invalidOption('controller', 'a boolean', controller);

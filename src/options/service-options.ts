@@ -14,7 +14,7 @@ import {
 } from '../schemas/schema.js';
 import { SCHEMAS } from '../schemas/schemas.js';
 import { NativeHistogram, type NativeHistogramOptions } from '../store/native-histogram.js';
-import { invalidOption } from './option-error.js';
+import { assertKnownKeys, invalidOption } from './option-error.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
@@ -75,6 +75,33 @@ export interface LlmMetricsServiceOptions {
   /** Called with a warning about the configuration (e.g. invalid bucket variables). Default: `process.emitWarning`. */
   onWarning?: (message: string) => void;
 }
+
+/** The name of every option of the service: a typo among them fails at start-up (TypeScript keeps this list and the interface in step). */
+const SERVICE_OPTIONS: Readonly<Record<keyof LlmMetricsServiceOptions, true>> = {
+  schema: true,
+  models: true,
+  maxModels: true,
+  errorType: true,
+  streamingMetrics: true,
+  buckets: true,
+  bucketsFromEnv: true,
+  env: true,
+  exemplars: true,
+  nativeHistograms: true,
+  openTelemetry: true,
+  modelReady: true,
+  labels: true,
+  labelTtl: true,
+  clock: true,
+  onRecordError: true,
+  onWarning: true,
+};
+export const SERVICE_OPTION_NAMES: readonly string[] = Object.keys(SERVICE_OPTIONS);
+
+/** The options of one request label, and of native histograms. */
+const LABEL_SPEC_OPTION_NAMES: readonly string[] = ['from', 'allow', 'max', 'missing', 'metrics'];
+const NATIVE_HISTOGRAM_OPTION_NAMES: readonly string[] = ['schema', 'zeroThreshold', 'maxBuckets'];
+export const OPEN_TELEMETRY_OPTION_NAMES: readonly string[] = ['meterProvider', 'providerName'];
 
 /** The options, checked, with their defaults. */
 export interface ResolvedServiceOptions {
@@ -176,6 +203,7 @@ function checkNativeHistograms(option: unknown): NativeHistogramOptions | undefi
   if (!isObject(options)) {
     throw invalidOption('nativeHistograms', expected, option);
   }
+  assertKnownKeys('nativeHistograms', options, NATIVE_HISTOGRAM_OPTION_NAMES);
   try {
     new NativeHistogram(options);
   } catch (err) {
@@ -194,6 +222,9 @@ function checkOpenTelemetry(option: unknown): LlmMetricsServiceOptions['openTele
     return undefined;
   }
   const { meterProvider, providerName } = isObject(option) ? option : {};
+  if (isObject(option)) {
+    assertKnownKeys('openTelemetry', option, OPEN_TELEMETRY_OPTION_NAMES);
+  }
   if (
     !isObject(option) ||
     typeof (meterProvider as MeterProviderLike | undefined)?.getMeter !== 'function' ||
@@ -228,6 +259,7 @@ function checkLabels(labels: unknown, schema: Schema): Map<string, string[]> {
     if (!isObject(spec)) {
       throw invalidOption(option, 'a label spec { from, allow?, max?, missing?, metrics? }', spec);
     }
+    assertKnownKeys(option, spec, LABEL_SPEC_OPTION_NAMES);
     const { from, allow, max, missing, metrics } = spec as Partial<RequestLabelSpec>;
     if (typeof from !== 'function') {
       throw invalidOption(`${option}.from`, 'a function (request) => value', from);
@@ -281,6 +313,7 @@ export function resolveServiceOptions(prefix: unknown, options: LlmMetricsServic
   if (!isObject(options as unknown)) {
     throw invalidOption('options', 'an object', options);
   }
+  assertKnownKeys(undefined, options, SERVICE_OPTION_NAMES);
   const schema = checkSchema(options.schema);
   const { maxModels, models } = options;
   if (maxModels !== undefined && !(Number.isSafeInteger(maxModels) && maxModels >= 1)) {

@@ -17,6 +17,17 @@ const BAD: [string, LlmMetricsServiceOptions, RegExp][] = [
   ['label max', { labels: { tenant: { from, max: 0 } } }, /option "labels.tenant.max" must be a positive integer/],
   ['labelTtl', { labels: { tenant: { from } }, labelTtl: -1 }, /option "labelTtl"/],
   ['modelReady', { modelReady: [] as never }, /option "modelReady"/],
+  ['a misspelt option', { errortype: true } as never, /unknown option "errortype": did you mean "errorType"\?/],
+  [
+    'a misspelt option of a request label',
+    { labels: { tenant: { form: from } as never } },
+    /unknown option "labels.tenant.form": did you mean "from"\?/,
+  ],
+  [
+    'a misspelt option of native histograms',
+    { nativeHistograms: { maxbucket: 10 } as never },
+    /unknown option "nativeHistograms.maxbucket": did you mean "maxBuckets"\?/,
+  ],
 ];
 
 describe('the options of the service and of the module', () => {

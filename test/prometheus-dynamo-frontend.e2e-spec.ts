@@ -14,7 +14,7 @@ import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus,
  * this schema, must give finite data.
  */
 
-const DASHBOARD_FILE = resolve(import.meta.dirname, '../sample/grafana/llm-metrics-dynamo-frontend.json');
+const DASHBOARD_FILE = resolve(import.meta.dirname, '../grafana/llm-metrics-dynamo-frontend.json');
 const P = 'dynamo_frontend_';
 const INSTANCE = 'frontend-a';
 const LLAMA = 'mock-llama-3-8b';
@@ -47,7 +47,7 @@ const DYNAMO_DASHBOARD_KINDS: [what: string, expr: string][] = [
   ['active requests', `sum by (model) (${P}active_requests)`],
 ];
 
-describe('the dashboard for the dynamo-frontend schema, sample/grafana/llm-metrics-dynamo-frontend.json', () => {
+describe('the dashboard for the dynamo-frontend schema, grafana/llm-metrics-dynamo-frontend.json', () => {
   const dashboard = loadDashboard(DASHBOARD_FILE);
 
   it('parses as an importable dashboard of its own: schemaVersion 39, a uid, a datasource variable, unique panel ids', () => {

@@ -16,7 +16,7 @@ import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus,
  * against the same data.
  */
 
-const DASHBOARD_FILE = resolve(import.meta.dirname, '../sample/grafana/llm-metrics.json');
+const DASHBOARD_FILE = resolve(import.meta.dirname, '../grafana/llm-metrics.json');
 const JOB = 'llm-sample';
 /** The sample keeps `/metrics` behind this bearer token; Prometheus sends it. */
 const SCRAPE_TOKEN = 'scrape-secret';
@@ -243,7 +243,7 @@ function byLabel(samples: VectorSample[], label: string): Record<string, number>
 
 // ---------------------------------------------------------------------------
 
-describe('the Grafana dashboard sample/grafana/llm-metrics.json', () => {
+describe('the Grafana dashboard grafana/llm-metrics.json', () => {
   const dashboard = loadDashboard(DASHBOARD_FILE);
 
   it('parses as an importable dashboard: schemaVersion 39, a uid, a datasource variable, a non-empty panel list with unique ids', () => {
@@ -683,6 +683,8 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
       expect(rate.every((sample) => sample.value > 0)).toBe(true);
 
       expect(byLabel(await run('Error ratio by model'), 'model')).toEqual({ [LLAMA]: 0, [SMALL]: 0, [UNKNOWN]: 1 });
+      // No client left before its answer: the cancellations' share is 0 (and without the error_type label, the query still answers).
+      expect(byLabel(await run('Error ratio by model', 'B'), 'model')).toEqual({ [LLAMA]: 0, [SMALL]: 0, [UNKNOWN]: 0 });
 
       const byInstance = byLabel(await run('Request rate by instance'), 'instance');
       expect(Object.keys(byInstance).sort()).toEqual([...REPLICAS]);

@@ -1,14 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
-/** Runs `tsc` on a consumer's tsconfig and returns the files of its program (`--listFiles`). */
+/** The TypeScript versions the package states it supports, the lowest and the newest, beside the repository's own. */
+const SUPPORTED_TYPESCRIPT = { lowest: '5.2.2', newest: '7.0.2' } as const;
+
+/** Runs `tsc` (default: the repository's) on a consumer's tsconfig and returns the files of its program (`--listFiles`). */
 function compile(consumer: string, ...options: string[]): string {
-  return execFileSync(process.execPath, [tsc, '-p', consumer, '--listFiles', ...options], {
+  return compileWith(tsc, consumer, ...options);
+}
+
+function compileWith(compiler: string, consumer: string, ...options: string[]): string {
+  return execFileSync(process.execPath, [compiler, '-p', consumer, '--listFiles', ...options], {
     cwd: consumer,
     encoding: 'utf8',
     stdio: 'pipe',
@@ -40,6 +47,26 @@ describe('the packed tarball', () => {
   }, 60_000);
   afterAll(() => rmSync(workdir, { recursive: true, force: true }));
 
+  /** The `tsc` of each supported TypeScript version, installed from the npm registry once. */
+  let typescripts: Record<keyof typeof SUPPORTED_TYPESCRIPT, string> | undefined;
+  const supportedCompilers = () => {
+    if (typescripts === undefined) {
+      const dir = join(workdir, 'typescripts');
+      mkdirSync(dir);
+      execFileSync('npm', ['init', '-y'], { cwd: dir, stdio: 'pipe' });
+      const aliases = Object.entries(SUPPORTED_TYPESCRIPT).map(([name, version]) => `typescript-${name}@npm:typescript@${version}`);
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...aliases], {
+        cwd: dir,
+        stdio: 'pipe',
+      });
+      typescripts = {
+        lowest: join(dir, 'node_modules/typescript-lowest/bin/tsc'),
+        newest: join(dir, 'node_modules/typescript-newest/bin/tsc'),
+      };
+    }
+    return typescripts;
+  };
+
   it('ships an ESM and a CommonJS build, each with its types and its module-format marker', () => {
     for (const format of ['esm', 'cjs']) {
       expect(files).toContain(`dist/${format}/index.js`);
@@ -51,6 +78,47 @@ describe('the packed tarball', () => {
     // Nothing but the two builds under dist/ (no stale files of an earlier layout), and no sources or tests.
     expect(files.filter((file) => file.startsWith('dist/') && !/^dist\/(esm|cjs)\//.test(file))).toEqual([]);
     expect(files.some((file) => file.startsWith('src/') || file.startsWith('test/') || file.startsWith('scripts/'))).toBe(false);
+  });
+
+  it('ships its docs, dashboards, changelog and license, and every link of its Markdown resolves in it or is absolute', () => {
+    for (const file of [
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'docs/recipes.md',
+      'docs/api.md',
+      'grafana/llm-metrics.json',
+      'grafana/llm-metrics-dynamo-frontend.json',
+    ]) {
+      expect(files).toContain(file);
+    }
+    const unpacked = join(workdir, 'unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1']);
+    const broken: string[] = [];
+    for (const document of files.filter((file) => file.endsWith('.md'))) {
+      const text = readFileSync(join(unpacked, document), 'utf8');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^https:\/\//.test(target)) {
+          continue;
+        }
+        const path = target.split('#')[0];
+        if (/^[a-z]+:/.test(target) || (path !== '' && !existsSync(join(unpacked, dirname(document), path)))) {
+          broken.push(`${document}: ${target}`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      license: 'Apache-2.0',
+      repository: { type: 'git' },
+      homepage: expect.stringMatching(/^https:/),
+      bugs: { url: expect.stringMatching(/^https:/) },
+    });
+    expect(readFileSync(join(unpacked, 'LICENSE'), 'utf8')).toContain(
+      'Apache License\n                           Version 2.0, January 2004',
+    );
   });
 
   it('installs into a NestJS 12 ESM app, compiles against its types and tracks a request', () => {
@@ -70,6 +138,13 @@ describe('the packed tarball', () => {
     const program = compile(consumer);
     expect(program).toContain('node_modules/nestjs-llm-metrics/dist/esm/index.d.ts');
     expect(program).not.toContain('nestjs-llm-metrics/dist/cjs/');
+    // The lowest and the newest TypeScript the package states, library checks included (skipLibCheck: false).
+    for (const [version, compiler] of Object.entries(supportedCompilers())) {
+      expect({ version, program: compileWith(compiler, consumer, '--noEmit') }).toEqual({
+        version,
+        program: expect.stringContaining('nestjs-llm-metrics/dist/esm/index.d.ts'),
+      });
+    }
     // `import` at run time: the ESM build.
     const resolved = execFileSync(
       process.execPath,
@@ -115,6 +190,12 @@ describe('the packed tarball', () => {
     const program = compile(consumer);
     expect(program).toContain('node_modules/nestjs-llm-metrics/dist/cjs/index.d.ts');
     expect(program).not.toContain('nestjs-llm-metrics/dist/esm/');
+    for (const [version, compiler] of Object.entries(supportedCompilers())) {
+      expect({ version, program: compileWith(compiler, consumer, '--noEmit') }).toEqual({
+        version,
+        program: expect.stringContaining('nestjs-llm-metrics/dist/cjs/index.d.ts'),
+      });
+    }
     // `module: node16` resolves through `exports`: the `require` condition's `.d.ts`.
     const node16Program = compile(consumer, '--module', 'node16', '--moduleResolution', 'node16', '--noEmit');
     expect(node16Program).toContain('node_modules/nestjs-llm-metrics/dist/cjs/index.d.ts');

@@ -57,6 +57,18 @@ describe('the documentation', () => {
     expect(broken).toEqual([]);
   });
 
+  it.each(documents)('%s links to the repository only for files it has (a link the package cannot ship)', (document) => {
+    const { homepage } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { homepage: string };
+    const repository = homepage.replace(/#.*$/, '');
+    const text = readFileSync(join(root, document), 'utf8');
+    const missing = [...text.matchAll(/\]\((https:\/\/[^)\s]+)\)/g)]
+      .map(([, url]) => url)
+      .filter((url) => url.startsWith(`${repository}/blob/main/`))
+      .map((url) => url.slice(`${repository}/blob/main/`.length).split('#')[0])
+      .filter((path) => !existsSync(join(root, path)));
+    expect(missing).toEqual([]);
+  });
+
   it.each(documents)('%s names only files the repository has', (document) => {
     const text = readFileSync(join(root, document), 'utf8');
     const named = [...text.matchAll(/`([\w./-]+\.(?:ts|js|mjs|json|md|ya?ml))`/g)].map(([, path]) => path);

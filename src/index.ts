@@ -17,13 +17,14 @@ export { LlmMetricsController } from './nest/metrics.controller.js';
 // The framework-free service and its guard.
 export { LlmMetricsService } from './recording/llm-metrics.service.js';
 export { InflightGuard } from './recording/inflight-guard.js';
-export type { Clock, LlmMetricsServiceOptions } from './options/service-options.js';
+export type { AnswerMetricsOptions, Clock, LlmMetricsServiceOptions } from './options/service-options.js';
 
 // Label values and the label rules.
 export {
   Endpoint,
   type EndpointName,
   ErrorType,
+  FinishReason,
   type KnownEndpoint,
   REQUEST_STATUS_ERROR,
   REQUEST_STATUS_SUCCESS,
@@ -31,6 +32,7 @@ export {
   REQUEST_TYPE_UNARY,
   RequestType,
   Status,
+  ToolCallOutcome,
   UNKNOWN_MODEL,
 } from './labels/label-values.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './labels/model-label.policy.js';
@@ -43,7 +45,7 @@ export {
 } from './labels/request-label.policy.js';
 
 // The schemas and their buckets.
-export type { HistogramBuckets, HistogramKey, SchemaName, StreamingBuckets } from './schemas/schema.js';
+export type { AnswerMetric, HistogramBuckets, HistogramKey, SchemaName, StreamingBuckets } from './schemas/schema.js';
 export {
   DEFAULT_PREFIX,
   INPUT_SEQUENCE_TOKENS_BUCKETS,

@@ -550,12 +550,13 @@ describe('a real Prometheus scraping two replicas of the sample app, driven by t
     }
   });
 
-  it('puts the tenant label on requests_total and the token histograms only, not on the latency histograms or the in-flight gauge', async () => {
+  it('puts the tenant label on requests_total, the token histograms and the answer counters only, not on the latency histograms or the in-flight gauge', async () => {
     const labelled = await prometheus!.queryVector(`count by (__name__) ({job="${JOB}", __name__=~"nv_llm_.+", tenant!=""})`);
     const tokenSeries = ['input', 'output'].flatMap((family) =>
       ['bucket', 'count', 'sum'].map((suffix) => `nv_llm_http_service_${family}_sequence_tokens_${suffix}`),
     );
-    expect(labelled.map((sample) => sample.labels.__name__).sort()).toEqual([REQUESTS, ...tokenSeries].sort());
+    const answerSeries = ['finish_reasons_total', 'cached_prompt_tokens_total'].map((name) => `nv_llm_http_service_${name}`);
+    expect(labelled.map((sample) => sample.labels.__name__).sort()).toEqual([REQUESTS, ...tokenSeries, ...answerSeries].sort());
   });
 
   it('answers a request with an unknown API key 401 and counts it nowhere: not in any total, under no tenant, no overflow', async () => {

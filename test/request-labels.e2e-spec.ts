@@ -82,7 +82,7 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
       expect(valueOf(text, 'nv_llm_label_overflow_total', { label: 'tenant' })).toBe(0);
     });
 
-    it('puts the tenant on the token histograms, the team only on requests_total, neither on latencies or in-flight', async () => {
+    it('puts the tenant on the token histograms and answer counters, the team only on requests_total, neither on latencies or in-flight', async () => {
       const text = await scrape(app.baseUrl);
       expect(sumOf(text, `${PREFIX}output_sequence_tokens_count`, { tenant: 'acme' })).toBe(2);
       expect(sumOf(text, `${PREFIX}input_sequence_tokens_count`, { tenant: 'beta' })).toBe(2);
@@ -91,7 +91,15 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
           .filter(({ labels }) => 'tenant' in labels || 'team' in labels)
           .map(({ name }) => name.replace(/_(bucket|sum|count)$/, '')),
       );
-      expect(labelled).toEqual(new Set([REQUESTS, `${PREFIX}input_sequence_tokens`, `${PREFIX}output_sequence_tokens`]));
+      expect(labelled).toEqual(
+        new Set([
+          REQUESTS,
+          `${PREFIX}input_sequence_tokens`,
+          `${PREFIX}output_sequence_tokens`,
+          `${PREFIX}finish_reasons_total`,
+          `${PREFIX}cached_prompt_tokens_total`,
+        ]),
+      );
       expect(valuesOf(text, REQUESTS, 'team')).toEqual(new Set(['red', 'other', 'none']));
       expect(valueOf(text, `${PREFIX}request_duration_seconds_count`, { model: LLAMA })).toBe(4);
       expect(valueOf(text, `${PREFIX}inflight_requests`, { model: LLAMA })).toBe(0);

@@ -65,6 +65,76 @@ export const ErrorType = {
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
+/**
+ * The `finish_reason` label values: why an answer ended, as OpenAI names it
+ * (a Responses API answer's status is read into the same names).
+ */
+export const FinishReason = {
+  /** The model ended its answer (or met a stop sequence). */
+  Stop: 'stop',
+  /** The answer was cut at `max_tokens`: it looks like a success, and is not whole. */
+  Length: 'length',
+  /** The model called tools: an agent step. */
+  ToolCalls: 'tool_calls',
+  /** The answer was withheld or cut by a content filter. */
+  ContentFilter: 'content_filter',
+  /** The legacy `function_call`. */
+  FunctionCall: 'function_call',
+  /** A reason the API does not name (vLLM's `abort`, a provider's own). */
+  Other: 'other',
+  /** The answer gave none: it failed, its client left, or it is not a generation (embeddings). */
+  None: 'none',
+} as const;
+export type FinishReason = (typeof FinishReason)[keyof typeof FinishReason];
+
+/** The finish reasons of one request's choices tell its own by this order: the first one any choice gave. */
+const FINISH_REASON_ORDER: readonly FinishReason[] = [
+  FinishReason.ContentFilter,
+  FinishReason.Length,
+  FinishReason.ToolCalls,
+  FinishReason.FunctionCall,
+  FinishReason.Other,
+  FinishReason.Stop,
+  FinishReason.None,
+];
+
+/** The `finish_reason` label value of a reason an answer gave: its own if OpenAI names it, else `other`. */
+export function finishReasonLabel(reason: string): FinishReason {
+  return reason !== FinishReason.None && FINISH_REASON_ORDER.includes(reason as FinishReason)
+    ? (reason as FinishReason)
+    : FinishReason.Other;
+}
+
+/** Of two finish reasons of one request (several choices, `n > 1`), the one that tells more: `length` over `stop`. */
+export function tellingFinishReason(a: FinishReason, b: FinishReason): FinishReason {
+  return FINISH_REASON_ORDER.indexOf(a) <= FINISH_REASON_ORDER.indexOf(b) ? a : b;
+}
+
+/** The `outcome` label values of a tool call an answer made. */
+export const ToolCallOutcome = {
+  /** A tool of the request, with arguments that parse as JSON. */
+  Ok: 'ok',
+  /** Arguments that do not parse as JSON (or longer than the reader keeps). */
+  InvalidArguments: 'invalid_arguments',
+  /** A name that is not among the request's `tools`. */
+  UnknownTool: 'unknown_tool',
+} as const;
+export type ToolCallOutcome = (typeof ToolCallOutcome)[keyof typeof ToolCallOutcome];
+
+/**
+ * Returns `outcome` if it is a tool call's `outcome` label value.
+ * @throws TypeError naming the bad value otherwise.
+ */
+export function assertToolCallOutcome(outcome: unknown): ToolCallOutcome {
+  const outcomes: readonly unknown[] = Object.values(ToolCallOutcome);
+  if (!outcomes.includes(outcome)) {
+    throw new TypeError(
+      `nestjs-llm-metrics: invalid tool call outcome ${describeValue(outcome)}: it is one of ${outcomes.map((value) => `"${value}"`).join(', ')}`,
+    );
+  }
+  return outcome as ToolCallOutcome;
+}
+
 /** The `model` label value recorded when the request's model cannot be used as a label. */
 export const UNKNOWN_MODEL = 'unknown_model';
 

@@ -84,6 +84,7 @@ const MODULE_OPTIONS: Readonly<Record<keyof (LlmMetricsModuleOptions & LlmMetric
   maxModels: true,
   errorType: true,
   streamingMetrics: true,
+  answerMetrics: true,
   buckets: true,
   bucketsFromEnv: true,
   modelReady: true,

@@ -1,5 +1,5 @@
 import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
-import { ErrorType } from '../labels/label-values.js';
+import { ErrorType, type FinishReason, type ToolCallOutcome } from '../labels/label-values.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
 import { RequestTracking } from './request-tracking.js';
 
@@ -45,16 +45,42 @@ export class LlmRequestMetrics {
 
   /**
    * Reports that `count` output tokens are being sent now, for chunks without
-   * a `usage` or whose choices hold several tokens. From the first call on,
-   * chunks are no longer counted as one token each.
+   * a `usage` or whose choices hold several tokens; `'reasoning'` ones do not
+   * end the time to first content token. From the first call on, chunks are
+   * no longer counted as one token each.
    */
-  recordTokens(count: number): void {
-    this.tracking?.recordTokens(count);
+  recordTokens(count: number, kind: 'content' | 'reasoning' = 'content'): void {
+    this.tracking?.recordTokens(count, kind);
   }
 
-  /** Reports the request's token usage (`prompt_tokens` → input length, `completion_tokens` → output length). */
+  /**
+   * Reports the request's token usage (`prompt_tokens` → input length,
+   * `completion_tokens` → output length, `prompt_tokens_details.cached_tokens`,
+   * `completion_tokens_details.reasoning_tokens`).
+   */
   recordUsage(usage: TokenUsage): void {
     this.tracking?.recordUsage(usage);
+  }
+
+  /**
+   * Reports a finish reason of the answer (`stop`, `length`, `tool_calls`,
+   * `content_filter`, `function_call`; any other is `other`), for answers
+   * that do not show it. From the first call on, the answer's own are no
+   * longer read.
+   */
+  recordFinishReason(reason: FinishReason | (string & {})): void {
+    this.tracking?.recordFinishReason(reason);
+  }
+
+  /**
+   * Reports a tool call of the answer: its outcome, or its `{ name, arguments }`
+   * to be judged as the answer's are (a tool of the request's `tools`, with
+   * arguments that parse as JSON). From the first call on, the answer's own
+   * are no longer read.
+   * @throws TypeError if an outcome is not `ok`, `invalid_arguments` or `unknown_tool`.
+   */
+  recordToolCall(call: ToolCallOutcome | { name: string; arguments: unknown }): void {
+    this.tracking?.recordToolCall(call);
   }
 }
 

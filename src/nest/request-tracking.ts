@@ -1,9 +1,17 @@
 import { SSE_ABORT_CONTROLLER } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { InflightGuard } from '../recording/inflight-guard.js';
-import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM } from '../labels/label-values.js';
+import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, type ToolCallOutcome } from '../labels/label-values.js';
 import type { LlmMetricsService } from '../recording/llm-metrics.service.js';
-import { type PayloadSummary, type TokenUsage, modelNamedIn, parseJson, summarizePayload } from '../openai/openai-payload.js';
+import { AnswerReader, type AnswerSink, judgeToolCall, toolNamesOf } from '../openai/answer-reader.js';
+import {
+  type PayloadReader,
+  type PayloadSummary,
+  type TokenUsage,
+  modelNamedIn,
+  parseJson,
+  summarizePayload,
+} from '../openai/openai-payload.js';
 import { SseEventReader } from '../openai/sse-event-reader.js';
 import { type TraceLink, traceLinkFromTraceparent } from '../opentelemetry/trace-context.js';
 import type { LlmHttpRequest } from './llm-metrics.options.js';
@@ -38,18 +46,25 @@ function statusOf(err: unknown): number | undefined {
  * status below 400 (a stream: its body ended normally), an error otherwise,
  * counted once, when the response finishes or its connection closes.
  */
-export class RequestTracking implements ResponseObserver {
+export class RequestTracking implements ResponseObserver, PayloadReader, AnswerSink {
   /** An error the handler reported in-band wins over a response that ended well. */
   private inBandErrorType: ErrorType | undefined;
   /** Set when the route failed after the response's head went out: its body did not end normally. */
   private bodyFailure: ErrorType | undefined;
   /** Once the handler reports token counts itself, chunks are no longer counted. */
   private countsChunks = true;
+  /** Once the handler reports them itself, the answer's finish reasons, and its tool calls, are no longer read. */
+  private readsFinishReasons = true;
+  private readsToolCalls = true;
   private sseReader: SseEventReader | undefined;
+  /** Made for the first payload that is parsed, if the answer is read. */
+  private answer: AnswerReader | undefined;
 
   constructor(
     readonly guard: InflightGuard,
     private readonly response: ServerResponse,
+    /** The request, whose body's `tools` the answer's tool calls are judged by. */
+    private readonly request: LlmHttpRequest,
   ) {}
 
   /** The tracking of `request`, if it is tracked. */
@@ -72,17 +87,37 @@ export class RequestTracking implements ResponseObserver {
       }
     }
     if (this.guard.requestType === REQUEST_TYPE_STREAM) {
-      this.sseReader ??= new SseEventReader();
+      this.sseReader ??= new SseEventReader(this.guard.wantsAnswer ? this : undefined);
       this.record(this.sseReader.read(chunk));
     } else if (chunk.length <= MAX_PARSED_BODY_LENGTH) {
       const body = typeof chunk === 'string' ? chunk : bufferOf(chunk);
-      // Only an answer that names a usage is parsed.
-      if (body.includes('"usage"')) {
-        const usage = summarizePayload(parseJson(body.toString())).usage;
+      // Only an answer that names a usage, choices or (the Responses API's) output is parsed.
+      if (body.includes('"usage"') || (this.guard.wantsAnswer && (body.includes('"choices"') || body.includes('"output"')))) {
+        const usage = summarizePayload(parseJson(body.toString()), this.guard.wantsAnswer ? this : undefined).usage;
         if (usage) {
           this.guard.recordUsage(usage);
         }
       }
+    }
+  }
+
+  /** A parsed payload of the answer: its finish reasons and tool calls. */
+  read(payload: Record<string, unknown>): void {
+    if (this.readsFinishReasons || this.readsToolCalls) {
+      this.answer ??= new AnswerReader(this, () => toolNamesOf(this.request.body));
+      this.answer.read(payload);
+    }
+  }
+
+  finishReason(reason: string): void {
+    if (this.readsFinishReasons) {
+      this.guard.recordFinishReason(reason);
+    }
+  }
+
+  toolCall(outcome: ToolCallOutcome): void {
+    if (this.readsToolCalls) {
+      this.guard.recordToolCall(outcome);
     }
   }
 
@@ -127,10 +162,24 @@ export class RequestTracking implements ResponseObserver {
     this.guard.reject();
   }
 
-  /** From the handler: `count` output tokens are being sent now. */
-  recordTokens(count: number): void {
+  /** From the handler: `count` output tokens are being sent now, content or reasoning. */
+  recordTokens(count: number, kind: 'content' | 'reasoning'): void {
     this.countsChunks = false;
-    this.guard.recordOutput(count);
+    this.guard.recordOutput(count, kind === 'reasoning' ? 0 : count);
+  }
+
+  /** From the handler: a finish reason of the answer; the answer's own are no longer read. */
+  recordFinishReason(reason: string): void {
+    this.readsFinishReasons = false;
+    this.guard.recordFinishReason(reason);
+  }
+
+  /** From the handler: a tool call, judged already or to be judged; the answer's own are no longer read. */
+  recordToolCall(call: ToolCallOutcome | { name: string; arguments: unknown }): void {
+    this.readsToolCalls = false;
+    this.guard.recordToolCall(
+      typeof call === 'object' && call !== null ? judgeToolCall(call.name, call.arguments, toolNamesOf(this.request.body)) : call,
+    );
   }
 
   /** From the handler: the request's token usage. */
@@ -140,7 +189,7 @@ export class RequestTracking implements ResponseObserver {
 
   private record(summary: PayloadSummary): void {
     if (summary.tokens > 0 && this.countsChunks) {
-      this.guard.recordOutput(summary.tokens);
+      this.guard.recordOutput(summary.tokens, summary.content);
     }
     if (summary.usage) {
       this.guard.recordUsage(summary.usage);
@@ -157,12 +206,14 @@ export class RequestTracking implements ResponseObserver {
     } else {
       this.guard.markError(this.inBandErrorType);
     }
+    this.answer?.end(this.inBandErrorType === undefined);
     this.guard.finish();
   }
 
   private finishWithError(errorType: ErrorType): void {
     if (!this.guard.finished) {
       this.guard.markError(this.inBandErrorType ?? errorType);
+      this.answer?.end(false);
       this.guard.finish();
     }
   }
@@ -240,7 +291,7 @@ export class RequestTracker {
     if (this.activeTrace && !guard.linkTrace(this.activeTrace())) {
       guard.linkTrace(traceLinkFromTraceparent(trackedRequest.headers?.traceparent));
     }
-    const tracking = new RequestTracking(guard, response);
+    const tracking = new RequestTracking(guard, response, trackedRequest);
     trackedRequest[REQUEST_TRACKING] = tracking;
     observeResponse(response, tracking);
     return tracking;

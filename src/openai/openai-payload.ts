@@ -4,18 +4,32 @@ export interface TokenUsage {
   completion_tokens?: number;
   /** `cached_tokens`: prompt tokens the engine's prefix cache served. */
   prompt_tokens_details?: { cached_tokens?: number };
+  /** `reasoning_tokens`: completion tokens the model spent reasoning. */
+  completion_tokens_details?: { reasoning_tokens?: number };
 }
 
 /** What one payload (a streamed chunk, or a whole unary answer) says about the output. */
 export interface PayloadSummary {
-  /** Content-bearing choices in it: each counts as one token. */
+  /** Output-bearing choices in it (content, reasoning, tool calls): each counts as one token. */
   tokens: number;
+  /** Of those, the choices whose output is content (not reasoning alone). */
+  content: number;
   /** Its `usage`, if it has one with valid counts. */
   usage?: TokenUsage;
 }
 
-export const NO_OUTPUT: PayloadSummary = { tokens: 0 };
-export const ONE_TOKEN: PayloadSummary = { tokens: 1 };
+export const NO_OUTPUT: PayloadSummary = { tokens: 0, content: 0 };
+export const ONE_TOKEN: PayloadSummary = { tokens: 1, content: 1 };
+export const ONE_REASONING_TOKEN: PayloadSummary = { tokens: 1, content: 0 };
+
+/** The Responses API events that carry output, and whether it is content. */
+const RESPONSES_OUTPUT_EVENTS: ReadonlyMap<string, boolean> = new Map([
+  ['response.output_text.delta', true],
+  ['response.refusal.delta', true],
+  ['response.function_call_arguments.delta', true],
+  ['response.reasoning_text.delta', false],
+  ['response.reasoning_summary_text.delta', false],
+]);
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -46,10 +60,14 @@ export function readUsage(value: unknown): TokenUsage | undefined {
   if (isCount(cachedTokens)) {
     usage.prompt_tokens_details = { cached_tokens: cachedTokens };
   }
+  const reasoningTokens = asRecord(record.completion_tokens_details)?.reasoning_tokens;
+  if (isCount(reasoningTokens)) {
+    usage.completion_tokens_details = { reasoning_tokens: reasoningTokens };
+  }
   return Object.keys(usage).length === 0 ? undefined : usage;
 }
 
-/** The Responses API names its counts `input_tokens` / `output_tokens` (and `input_tokens_details`). */
+/** The Responses API names its counts `input_tokens` / `output_tokens` (and `input_tokens_details`, `output_tokens_details`). */
 function readResponsesUsage(value: unknown): TokenUsage | undefined {
   const record = asRecord(value);
   return (
@@ -58,50 +76,72 @@ function readResponsesUsage(value: unknown): TokenUsage | undefined {
       prompt_tokens: record.input_tokens,
       completion_tokens: record.output_tokens,
       prompt_tokens_details: record.input_tokens_details,
+      completion_tokens_details: record.output_tokens_details,
     })
   );
 }
 
-/** Whether one choice of a chunk carries output: text, content, reasoning or tool calls. */
-function carriesOutput(choice: unknown): boolean {
+/** What one choice of a chunk carries: content (text, content, a refusal, tool calls), reasoning alone, or nothing. */
+function outputOf(choice: unknown): 'content' | 'reasoning' | undefined {
   const record = asRecord(choice);
   if (!record) {
-    return false;
+    return undefined;
   }
   if (isNonEmptyString(record.text)) {
-    return true;
+    return 'content';
   }
   const part = asRecord(record.delta ?? record.message);
-  return (
-    part !== undefined &&
-    (isNonEmptyString(part.content) ||
-      isNonEmptyString(part.reasoning_content) ||
-      (Array.isArray(part.tool_calls) && part.tool_calls.length > 0))
-  );
+  if (part === undefined) {
+    return undefined;
+  }
+  if (
+    isNonEmptyString(part.content) ||
+    isNonEmptyString(part.refusal) ||
+    (Array.isArray(part.tool_calls) && part.tool_calls.length > 0) ||
+    asRecord(part.function_call) !== undefined
+  ) {
+    return 'content';
+  }
+  // `reasoning_content` (DeepSeek, vLLM), `reasoning` (vLLM, OpenRouter).
+  return isNonEmptyString(part.reasoning_content) || isNonEmptyString(part.reasoning) ? 'reasoning' : undefined;
+}
+
+/** The parts of an answer the reader of its finish reasons and tool calls reads. */
+export interface PayloadReader {
+  read(payload: Record<string, unknown>): void;
 }
 
 /**
  * Summarizes an OpenAI payload (a chat / completion chunk, a Responses API
- * event, or a whole unary answer): how many choices carry output, and its usage.
+ * event, or a whole unary answer): how many choices carry output, how many
+ * of them content, and its usage; `answer`, if given, reads the rest.
  */
-export function summarizePayload(payload: unknown): PayloadSummary {
+export function summarizePayload(payload: unknown, answer?: PayloadReader): PayloadSummary {
   const record = asRecord(payload);
   if (!record) {
     return NO_OUTPUT;
   }
   let tokens = 0;
+  let content = 0;
   if (Array.isArray(record.choices)) {
     for (const choice of record.choices) {
-      if (carriesOutput(choice)) {
+      const output = outputOf(choice);
+      if (output !== undefined) {
         tokens += 1;
+        content += output === 'content' ? 1 : 0;
       }
     }
-  } else if (record.type === 'response.output_text.delta' && isNonEmptyString(record.delta)) {
-    tokens = 1;
+  } else if (typeof record.type === 'string' && isNonEmptyString(record.delta)) {
+    const isContent = RESPONSES_OUTPUT_EVENTS.get(record.type);
+    if (isContent !== undefined) {
+      tokens = 1;
+      content = isContent ? 1 : 0;
+    }
   }
+  answer?.read(record);
   const response = asRecord(record.response);
   const usage = readUsage(record.usage) ?? readUsage(response?.usage) ?? readResponsesUsage(response?.usage ?? record.usage);
-  return usage ? { tokens, usage } : { tokens };
+  return usage ? { tokens, content, usage } : { tokens, content };
 }
 
 /** Parses JSON text; anything that is not JSON is nothing. */

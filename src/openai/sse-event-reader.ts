@@ -1,15 +1,28 @@
 import { StringDecoder } from 'node:string_decoder';
-import { NO_OUTPUT, ONE_TOKEN, type PayloadSummary, type TokenUsage, parseJson, summarizePayload } from './openai-payload.js';
+import {
+  NO_OUTPUT,
+  ONE_REASONING_TOKEN,
+  ONE_TOKEN,
+  type PayloadReader,
+  type PayloadSummary,
+  type TokenUsage,
+  parseJson,
+  summarizePayload,
+} from './openai-payload.js';
 
 /**
  * What tells the common chunk of an OpenAI stream apart, in one scan:
  * `"choices":[`; what only a full parse reads right (a `"usage"` that is not
- * `null`, `"tool_calls"`, content parts `"content":[`); and a non-empty output
- * string. `"` is escaped inside JSON strings, so a match is a real key.
- * OpenAI sends `"usage":null` on every chunk of a stream that asked for its
- * usage: such a chunk is common too.
+ * `null`, `"tool_calls"`, `"function_call"`, a `"finish_reason"` that is a
+ * string, content parts `"content":[`); and a non-empty output string,
+ * content or reasoning. `"` is escaped inside JSON strings, so a match is a
+ * real key. OpenAI sends `"usage":null` on every chunk of a stream that asked
+ * for its usage, and `"finish_reason":null` on every chunk but a choice's
+ * last: such chunks are common too.
  */
-const MARKERS = '"(?:choices":\\[|usage"(?!\\s*:\\s*null\\b)|tool_calls"|content":\\[|(?:content|text|reasoning_content)":"[^"])';
+const MARKERS =
+  '"(?:choices":\\[|usage"(?!\\s*:\\s*null\\b)|tool_calls"|function_call"|finish_reason"\\s*:\\s*"|content":\\[|' +
+  '(?:content|text|refusal|reasoning_content|reasoning)":"[^"])';
 
 /** Longest event the reader waits for: a body that is not SSE must not pile up in memory. */
 const MAX_EVENT_LENGTH = 1 << 20;
@@ -33,6 +46,9 @@ export class SseEventReader {
   private decoder: StringDecoder | undefined;
   private readonly markers = new RegExp(MARKERS, 'g');
 
+  /** `answer`, if given, reads each payload's finish reasons and tool calls. */
+  constructor(private readonly answer?: PayloadReader) {}
+
   /** Summarizes the events that `chunk` completes. */
   read(chunk: string | Uint8Array): PayloadSummary {
     const text = typeof chunk === 'string' ? chunk : (this.decoder ??= new StringDecoder('utf8')).write(chunk);
@@ -51,11 +67,12 @@ export class SseEventReader {
     if (!data.startsWith('{')) {
       return NO_OUTPUT;
     }
-    return this.summarizeCommonChunk(data, 0, data.length) ?? summarizePayload(parseJson(data));
+    return this.summarizeCommonChunk(data, 0, data.length) ?? summarizePayload(parseJson(data), this.answer);
   }
 
   private readLines(text: string): PayloadSummary {
     let tokens = 0;
+    let content = 0;
     let usage: TokenUsage | undefined;
     let start = 0;
     let end: number;
@@ -71,6 +88,7 @@ export class SseEventReader {
           this.dataLines = [];
           this.dataLength = 0;
           tokens += summary.tokens;
+          content += summary.content;
           usage = summary.usage ?? usage;
         }
       } else if (line.startsWith('data:')) {
@@ -85,15 +103,15 @@ export class SseEventReader {
       }
     }
     this.pending = text.length - start > MAX_EVENT_LENGTH ? '' : text.slice(start);
-    return usage ? { tokens, usage } : { tokens };
+    return usage ? { tokens, content, usage } : { tokens, content };
   }
 
   /**
    * The summary of the JSON text `text.slice(start, end)` if it is a common
    * chunk (choices whose deltas carry plain strings, at most one of them
-   * non-empty, no usage, no tool calls), told from its text without slicing
-   * or parsing it; `undefined` for anything else, which is then parsed.
-   * Both ways agree on OpenAI chunks (the unit tests compare them).
+   * non-empty, no usage, no tool calls, no finish reason), told from its text
+   * without slicing or parsing it; `undefined` for anything else, which is
+   * then parsed. Both ways agree on OpenAI chunks (the unit tests compare them).
    */
   private summarizeCommonChunk(text: string, start: number, end: number): PayloadSummary | undefined {
     const lineBreak = text.indexOf('\n', start);
@@ -103,14 +121,14 @@ export class SseEventReader {
     const markers = this.markers;
     markers.lastIndex = start;
     let choices = false;
-    let outputs = 0;
+    let output: PayloadSummary = NO_OUTPUT;
     while (markers.test(text)) {
       const matchEnd = markers.lastIndex;
       if (matchEnd > end) {
         break;
       }
       const last = text.charCodeAt(matchEnd - 1);
-      if (last === 34 /* " of usage", tool_calls" */) {
+      if (last === 34 /* " of usage", tool_calls", function_call", finish_reason":" */) {
         return undefined;
       }
       if (last === 91 /* [ */ && text.charCodeAt(matchEnd - 2) === 58 /* : */) {
@@ -119,13 +137,27 @@ export class SseEventReader {
           return undefined;
         }
         choices = true;
-      } else if (++outputs > 1) {
+      } else if (output !== NO_OUTPUT) {
         return undefined;
+      } else {
+        output = isReasoningKey(text, matchEnd) ? ONE_REASONING_TOKEN : ONE_TOKEN;
       }
     }
-    if (!choices) {
-      return undefined;
-    }
-    return outputs === 0 ? NO_OUTPUT : ONE_TOKEN;
+    return choices ? output : undefined;
   }
+}
+
+/**
+ * Whether the output string whose first character ends at `matchEnd` is the
+ * value of `reasoning` or `reasoning_content`: the key's last letter is 5
+ * characters back (`…g":"x` for `reasoning`; `…t":"x` for `content`, `text`
+ * and `reasoning_content`, the last told by the `_` 12 back, after a `n` 6
+ * back that `text` lacks).
+ */
+function isReasoningKey(text: string, matchEnd: number): boolean {
+  const keyEnd = text.charCodeAt(matchEnd - 5);
+  if (keyEnd === 103 /* g */) {
+    return true;
+  }
+  return keyEnd === 116 /* t */ && text.charCodeAt(matchEnd - 6) === 110 /* n */ && text.charCodeAt(matchEnd - 12) === 95; /* _ */
 }

@@ -4,6 +4,9 @@ import { DEFAULT_LABEL_TTL_MS, MAX_LABEL_VALUE_LENGTH, type RequestLabelSpec } f
 import type { MeterProviderLike } from '../opentelemetry/gen-ai-metrics.js';
 import { resolveBuckets } from '../schemas/buckets.js';
 import {
+  ANSWER_METRICS,
+  ANSWER_METRICS_BY_DEFAULT,
+  type AnswerMetric,
   HISTOGRAM_KEYS,
   type HistogramBuckets,
   type HistogramKey,
@@ -31,6 +34,13 @@ export interface LlmMetricsServiceOptions {
   errorType?: boolean;
   /** Record the token metrics: time to first token, inter-token latency, lengths, output and cached tokens (default `true`). */
   streamingMetrics?: boolean;
+  /**
+   * The metrics read from what each answer says: `true` all, `false` none, or
+   * each on its own. Default: the counters of finish reasons, tool calls,
+   * reasoning and cached prompt tokens; not the time to first content token
+   * histogram (as many series as time to first token's).
+   */
+  answerMetrics?: boolean | AnswerMetricsOptions;
   /** Buckets of the histograms: the bounds, or `{ min, max, count }` (log-spaced, as Dynamo makes them). */
   buckets?: HistogramBuckets;
   /** Read Dynamo's `DYN_METRICS_<NAME>_{MIN,MAX,COUNT}` variables for the buckets the `buckets` option leaves out. */
@@ -76,6 +86,9 @@ export interface LlmMetricsServiceOptions {
   onWarning?: (message: string) => void;
 }
 
+/** Each metric read from what an answer says, on or off; one left out takes its default. */
+export type AnswerMetricsOptions = Partial<Record<AnswerMetric, boolean>>;
+
 /** The name of every option of the service: a typo among them fails at start-up (TypeScript keeps this list and the interface in step). */
 const SERVICE_OPTIONS: Readonly<Record<keyof LlmMetricsServiceOptions, true>> = {
   schema: true,
@@ -83,6 +96,7 @@ const SERVICE_OPTIONS: Readonly<Record<keyof LlmMetricsServiceOptions, true>> = 
   maxModels: true,
   errorType: true,
   streamingMetrics: true,
+  answerMetrics: true,
   buckets: true,
   bucketsFromEnv: true,
   env: true,
@@ -112,6 +126,8 @@ export interface ResolvedServiceOptions {
   /** Whether `requests_total` has the `error_type` label. */
   readonly errorType: boolean;
   readonly streamingMetrics: boolean;
+  /** Each answer metric, on or off. */
+  readonly answerMetrics: Readonly<Record<AnswerMetric, boolean>>;
   readonly buckets: HistogramBuckets;
   readonly bucketsFromEnv: boolean;
   readonly env: Record<string, string | undefined>;
@@ -131,7 +147,17 @@ export interface ResolvedServiceOptions {
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Names a request label cannot take: the built-in labels, and those Prometheus gives a meaning. */
-const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set(['model', 'endpoint', 'request_type', 'status', 'error_type', 'le', 'quantile']);
+const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
+  'model',
+  'endpoint',
+  'request_type',
+  'status',
+  'error_type',
+  'finish_reason',
+  'outcome',
+  'le',
+  'quantile',
+]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -191,6 +217,22 @@ function checkBuckets(buckets: unknown): HistogramBuckets {
     }
   }
   return buckets as HistogramBuckets;
+}
+
+/** The `answerMetrics` option: `true` or `false` for all, or each answer metric on its own (the others at their defaults). */
+function checkAnswerMetrics(option: unknown): Record<AnswerMetric, boolean> {
+  if (option === undefined || typeof option === 'boolean') {
+    const all = Object.fromEntries(ANSWER_METRICS.map((name) => [name, option ?? ANSWER_METRICS_BY_DEFAULT[name]]));
+    return all as Record<AnswerMetric, boolean>;
+  }
+  if (!isObject(option)) {
+    throw invalidOption('answerMetrics', `a boolean or an object of booleans { ${ANSWER_METRICS.join('?, ')}? }`, option);
+  }
+  assertKnownKeys('answerMetrics', option, ANSWER_METRICS);
+  const each = Object.fromEntries(
+    ANSWER_METRICS.map((name) => [name, flag(`answerMetrics.${name}`, option[name], ANSWER_METRICS_BY_DEFAULT[name])]),
+  );
+  return each as Record<AnswerMetric, boolean>;
 }
 
 /** The `nativeHistograms` option: `true` (the defaults), or the options of a `NativeHistogram`; `false` or none: no native buckets. */
@@ -332,6 +374,7 @@ export function resolveServiceOptions(prefix: unknown, options: LlmMetricsServic
     maxModels,
     errorType: schema.errorTypeLabel === 'always' || flag('errorType', options.errorType, false),
     streamingMetrics: flag('streamingMetrics', options.streamingMetrics, true),
+    answerMetrics: checkAnswerMetrics(options.answerMetrics),
     buckets: checkBuckets(options.buckets),
     bucketsFromEnv: flag('bucketsFromEnv', options.bucketsFromEnv, false),
     env: options.env ?? process.env,

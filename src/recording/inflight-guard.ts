@@ -2,11 +2,16 @@ import {
   Endpoint,
   type EndpointName,
   ErrorType,
+  FinishReason,
   REQUEST_STATUS_ERROR,
   REQUEST_STATUS_SUCCESS,
   REQUEST_TYPE_STREAM,
   type RequestType,
   type Status,
+  ToolCallOutcome,
+  assertToolCallOutcome,
+  finishReasonLabel,
+  tellingFinishReason,
 } from '../labels/label-values.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
 import type { FinishedRequest } from '../opentelemetry/gen-ai-metrics.js';
@@ -30,6 +35,8 @@ export interface GuardContext {
   readonly onRecordError: (err: unknown) => void;
   /** With request labels: told when a request ends, so that its values' idle time starts. */
   readonly onLabelsReleased: ((labelValues: readonly string[], now: number) => void) | undefined;
+  /** Whether the schema counts finish reasons or tool calls, which only the answer's text tells. */
+  readonly readsAnswers: boolean;
 }
 
 const NO_USAGE: TokenUsage = {};
@@ -58,6 +65,10 @@ export class InflightGuard implements Disposable {
   private usage: TokenUsage = NO_USAGE;
   private trace: TraceLink | undefined;
   private responseModel: string | undefined;
+  private contentStarted = false;
+  private finishReason: FinishReason = FinishReason.None;
+  /** Tool calls of the answer by outcome, once it made one. */
+  private toolCalls: Map<ToolCallOutcome, number> | undefined;
 
   private readonly counts: EndpointCounts;
 
@@ -112,6 +123,11 @@ export class InflightGuard implements Disposable {
     return (this.context.clock() - this.startedAt) / 1000;
   }
 
+  /** Whether the finish reasons and tool calls of the answer are wanted (`recordFinishReason`, `recordToolCall`): not of embeddings. */
+  get wantsAnswer(): boolean {
+    return this.context.readsAnswers && this.endpoint !== Endpoint.Embeddings;
+  }
+
   /** Whether the name of the model the answer names is wanted (`recordResponseModel`), and not known yet. */
   get wantsResponseModel(): boolean {
     return this.context.onFinished !== undefined && this.responseModel === undefined;
@@ -155,11 +171,13 @@ export class InflightGuard implements Disposable {
   }
 
   /**
-   * Reports `tokens` output tokens delivered now. The first output of a
-   * stream observes its time to first token; each later one observes
-   * `(now − previous) / tokens` as inter-token latency, `tokens` times.
+   * Reports `tokens` output tokens delivered now, `contentTokens` of them
+   * content (the others reasoning). The first output of a stream observes
+   * its time to first token, its first content its time to first content
+   * token; each later output observes `(now − previous) / tokens` as
+   * inter-token latency, `tokens` times.
    */
-  recordOutput(tokens = 1): void {
+  recordOutput(tokens = 1, contentTokens = tokens): void {
     if (this.isFinished || !(tokens > 0) || !Number.isFinite(tokens)) {
       return;
     }
@@ -184,8 +202,36 @@ export class InflightGuard implements Disposable {
         // n tokens in one chunk: n samples of the latency per token (a fraction of a token counts as one sample).
         this.observe('interTokenLatency', (now - previous) / 1000 / tokens, Math.ceil(tokens));
       }
+      if (!this.contentStarted && contentTokens > 0) {
+        this.contentStarted = true;
+        this.observe('timeToFirstContentToken', (now - this.startedAt) / 1000);
+      }
     } catch (err) {
       this.context.onRecordError(err);
+    }
+  }
+
+  /**
+   * Reports a finish reason the answer gave (`stop`, `length`, …; any other
+   * is `other`). Of several (one per choice), the request is counted under
+   * the one that tells most: `content_filter`, `length`, `tool_calls`,
+   * `function_call`, `other`, then `stop`.
+   */
+  recordFinishReason(reason: string): void {
+    if (typeof reason === 'string' && reason !== '') {
+      this.finishReason = tellingFinishReason(this.finishReason, finishReasonLabel(reason));
+    }
+  }
+
+  /**
+   * Reports `count` tool calls of the answer, of `outcome`, counted when the request ends.
+   * @throws TypeError if `outcome` is not `ok`, `invalid_arguments` or `unknown_tool`.
+   */
+  recordToolCall(outcome: ToolCallOutcome, count = 1): void {
+    assertToolCallOutcome(outcome);
+    if (Number.isSafeInteger(count) && count > 0) {
+      this.toolCalls ??= new Map();
+      this.toolCalls.set(outcome, (this.toolCalls.get(outcome) ?? 0) + count);
     }
   }
 
@@ -245,6 +291,7 @@ export class InflightGuard implements Disposable {
         this.observe('embeddingDuration', seconds);
       }
       this.observeLengths();
+      this.countAnswer();
       this.context.onFinished?.(this.measured(seconds));
     } catch (err) {
       this.context.onRecordError(err);
@@ -278,6 +325,24 @@ export class InflightGuard implements Disposable {
       outputTokens: this.usage.completion_tokens ?? (this.outputTokens > 0 ? this.outputTokens : undefined),
       responseModel: this.responseModel,
     };
+  }
+
+  /** What the answer was: its finish reason, its tool calls, the reasoning and cached tokens of its usage. */
+  private countAnswer(): void {
+    this.counts.countFinishReason(this.finishReason);
+    if (this.toolCalls !== undefined) {
+      for (const [outcome, count] of this.toolCalls) {
+        this.counts.countToolCalls(outcome, count);
+      }
+    }
+    const reasoningTokens = this.usage.completion_tokens_details?.reasoning_tokens;
+    if (reasoningTokens !== undefined) {
+      this.series.countReasoningTokens(reasoningTokens);
+    }
+    const cachedTokens = this.usage.prompt_tokens_details?.cached_tokens;
+    if (cachedTokens !== undefined) {
+      this.series.countCachedPromptTokens(cachedTokens, this.currentStatus === REQUEST_STATUS_SUCCESS);
+    }
   }
 
   /** Input, output and cached lengths: those a schema takes on success, and those it takes whenever they are known. */

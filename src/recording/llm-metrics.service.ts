@@ -93,6 +93,7 @@ export class LlmMetricsService {
       disconnects: 0,
       onRecordError,
       onLabelsReleased: requestLabels && ((labelValues, now) => requestLabels.release(labelValues, now)),
+      readsAnswers: this.families.counters.finishReasons !== undefined || this.families.counters.toolCalls !== undefined,
     };
   }
 

@@ -1,4 +1,11 @@
-import { REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM, type RequestType, type Status } from '../labels/label-values.js';
+import {
+  type FinishReason,
+  REQUEST_STATUS_SUCCESS,
+  REQUEST_TYPE_STREAM,
+  type RequestType,
+  type Status,
+  type ToolCallOutcome,
+} from '../labels/label-values.js';
 import type { HistogramRule } from '../schemas/schema.js';
 import type { HistogramSeries } from '../store/histogram-series.js';
 import type { CounterFamily } from '../store/metric-family.js';
@@ -18,6 +25,13 @@ export interface RequestCounters {
   readonly cancellations: CounterBinding | undefined;
   readonly rejections: CounterBinding | undefined;
   readonly outputTokens: CounterBinding | undefined;
+  /** `finish_reasons_total`, by endpoint and finish reason. */
+  readonly finishReasons: CounterBinding | undefined;
+  /** `tool_calls_total`, by endpoint and outcome. */
+  readonly toolCalls: CounterBinding | undefined;
+  readonly reasoningTokens: CounterBinding | undefined;
+  /** `onSuccessOnly`: counted as the schema's input lengths are, only for requests that succeed. */
+  readonly cachedPromptTokens: (CounterBinding & { readonly onSuccessOnly: boolean }) | undefined;
 }
 
 /** Index of a request type in the per-type slots. */
@@ -37,6 +51,8 @@ export class EndpointCounts {
   private readonly startedSeries: (CounterSeries | undefined)[] = [undefined, undefined];
   private readonly cancelledSeries: (CounterSeries | undefined)[] = [undefined, undefined];
   private rejectedSeries: CounterSeries | undefined;
+  private readonly finishReasonSeries = new Map<FinishReason, CounterSeries>();
+  private readonly toolCallSeries = new Map<ToolCallOutcome, CounterSeries>();
 
   constructor(
     private readonly series: RequestSeries,
@@ -92,6 +108,32 @@ export class EndpointCounts {
     }
   }
 
+  /** Counts a request that ended, by the finish reason of its answer. */
+  countFinishReason(reason: FinishReason): void {
+    const binding = this.counters.finishReasons;
+    if (binding !== undefined) {
+      let series = this.finishReasonSeries.get(reason);
+      if (series === undefined) {
+        series = this.bind(binding, { finish_reason: reason });
+        this.finishReasonSeries.set(reason, series);
+      }
+      series.add();
+    }
+  }
+
+  /** Counts `count` tool calls of an answer, of `outcome`. */
+  countToolCalls(outcome: ToolCallOutcome, count: number): void {
+    const binding = this.counters.toolCalls;
+    if (binding !== undefined) {
+      let series = this.toolCallSeries.get(outcome);
+      if (series === undefined) {
+        series = this.bind(binding, { outcome });
+        this.toolCallSeries.set(outcome, series);
+      }
+      series.add(count);
+    }
+  }
+
   /** The series of `binding`'s counter with the model, this endpoint, `labels` and the request labels it carries, in its label order. */
   private bind(binding: CounterBinding, labels: Readonly<Record<string, string>>): CounterSeries {
     const all: Record<string, string> = { model: this.series.model, endpoint: this.endpoint, ...labels };
@@ -117,6 +159,8 @@ export class RequestSeries {
   /** Output tokens as they stream, where the schema counts them. */
   readonly outputTokens: CounterSeries | undefined;
   private readonly endpoints = new Map<string, EndpointCounts>();
+  private reasoningTokenSeries: CounterSeries | undefined;
+  private cachedPromptTokenSeries: CounterSeries | undefined;
 
   constructor(
     readonly model: string,
@@ -139,6 +183,22 @@ export class RequestSeries {
       labels[name] = this.requestLabels[name];
     }
     return labels;
+  }
+
+  /** Counts the reasoning tokens of an answer's usage, where the schema counts them; the series appears with the first usage that tells them. */
+  countReasoningTokens(tokens: number): void {
+    const binding = this.counters.reasoningTokens;
+    if (binding !== undefined) {
+      (this.reasoningTokenSeries ??= binding.family.counter(this.labelsOf(binding.carried))).add(tokens);
+    }
+  }
+
+  /** Counts the cached prompt tokens of a request's usage, where the schema counts them (`succeeded`: whether the request did). */
+  countCachedPromptTokens(tokens: number, succeeded: boolean): void {
+    const binding = this.counters.cachedPromptTokens;
+    if (binding !== undefined && (succeeded || !binding.onSuccessOnly)) {
+      (this.cachedPromptTokenSeries ??= binding.family.counter(this.labelsOf(binding.carried))).add(tokens);
+    }
   }
 
   /** The counter series of `endpoint`. */

@@ -7,7 +7,7 @@ import type { LabelValues } from '../store/series.js';
 import { type CounterBinding, type RequestCounters, RequestSeries } from './request-series.js';
 
 /** The latency histograms: their samples carry exemplars, and they keep native buckets with the option. */
-const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'interTokenLatency']);
+const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'timeToFirstContentToken', 'interTokenLatency']);
 
 /** What the gauges measure when they are read. */
 export interface GaugeSources {
@@ -72,7 +72,11 @@ export class SchemaFamilies {
   ) {
     const buckets = bucketsOf(options, warn);
     for (const spec of options.schema.metrics) {
-      if ((spec.tokens && !options.streamingMetrics) || (spec.rule === 'ready' && !options.modelReady)) {
+      if (
+        (spec.tokens && !options.streamingMetrics) ||
+        (spec.answer !== undefined && !options.answerMetrics[spec.answer]) ||
+        (spec.rule === 'ready' && !options.modelReady)
+      ) {
         continue;
       }
       this.add(spec, buckets, sources);
@@ -84,7 +88,18 @@ export class SchemaFamilies {
       cancellations: this.counterBindings.get('cancellations'),
       rejections: this.counterBindings.get('rejections'),
       outputTokens: this.counterBindings.get('outputTokensLive'),
+      finishReasons: this.counterBindings.get('finishReasons'),
+      toolCalls: this.counterBindings.get('toolCalls'),
+      reasoningTokens: this.counterBindings.get('reasoningTokens'),
+      cachedPromptTokens: this.cachedPromptTokens(),
     };
+  }
+
+  /** The counter of cached prompt tokens, and whether it counts only the requests that succeed. */
+  private cachedPromptTokens(): RequestCounters['cachedPromptTokens'] {
+    const always = this.counterBindings.get('cachedPromptTokens');
+    const onSuccess = this.counterBindings.get('cachedPromptTokensOnSuccess');
+    return always ? { ...always, onSuccessOnly: false } : onSuccess && { ...onSuccess, onSuccessOnly: true };
   }
 
   /** The request labels the family of `rule` carries (the first of the schema with that rule). */

@@ -1,4 +1,5 @@
 import { ErrorType } from '../labels/label-values.js';
+import { answerMetrics } from './answer.schema.js';
 import type { LabelName, Schema } from './schema.js';
 
 export const DEFAULT_PREFIX = 'nv_llm';
@@ -87,5 +88,6 @@ export const DYNAMO_0_2_1: Schema = {
       buckets: { key: 'outputSequenceTokens', defaults: OUTPUT_SEQUENCE_TOKENS_BUCKETS },
       tokens: true,
     },
+    ...answerMetrics(TIME_TO_FIRST_TOKEN_BUCKETS, 'cachedPromptTokensOnSuccess'),
   ],
 };

@@ -1,5 +1,6 @@
 import { ErrorType } from '../labels/label-values.js';
 import type { LogBuckets } from './buckets.js';
+import { answerMetrics } from './answer.schema.js';
 import { ERROR_TYPES_0_2_1 } from './dynamo-0.2.1.schema.js';
 import type { HistogramKey, LabelName, Schema } from './schema.js';
 
@@ -7,6 +8,7 @@ import type { HistogramKey, LabelName, Schema } from './schema.js';
 export const DYNAMO_FRONTEND_BUCKETS: Readonly<Record<HistogramKey, LogBuckets>> = {
   requestDuration: { min: 1, max: 512, count: 10 },
   timeToFirstToken: { min: 0.001, max: 480, count: 18 },
+  timeToFirstContentToken: { min: 0.001, max: 480, count: 18 },
   interTokenLatency: { min: 0.001, max: 2, count: 13 },
   inputSequenceTokens: { min: 50, max: 128000, count: 12 },
   outputSequenceTokens: { min: 50, max: 32000, count: 10 },
@@ -18,6 +20,7 @@ export const DYNAMO_FRONTEND_BUCKETS: Readonly<Record<HistogramKey, LogBuckets>>
 export const BUCKETS_ENV_NAMES: Readonly<Record<HistogramKey, string>> = {
   requestDuration: 'REQUEST_DURATION',
   timeToFirstToken: 'TTFT',
+  timeToFirstContentToken: 'TTFT',
   interTokenLatency: 'ITL',
   inputSequenceTokens: 'INPUT_SEQUENCE',
   outputSequenceTokens: 'OUTPUT_SEQUENCE',
@@ -150,5 +153,6 @@ export const DYNAMO_FRONTEND: Schema = {
       labels: MODEL,
       buckets: { key: 'embeddingLatency', defaults: DYNAMO_FRONTEND_BUCKETS.embeddingLatency },
     },
+    ...answerMetrics(DYNAMO_FRONTEND_BUCKETS.timeToFirstContentToken, 'cachedPromptTokens'),
   ],
 };

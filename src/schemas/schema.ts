@@ -9,6 +9,8 @@ export type HistogramRule =
   | 'embeddingDuration'
   /** Seconds to the first token of a stream. */
   | 'timeToFirstToken'
+  /** Seconds to the first content token of a stream: its first output that is not reasoning. */
+  | 'timeToFirstContentToken'
   /** For each later chunk of a stream with n tokens, (now − previous) / n, n times. */
   | 'interTokenLatency'
   /** Prompt tokens of a request that succeeded. */
@@ -46,12 +48,23 @@ export type RecordingRule =
   | 'ready'
   /** Counter: output tokens, as chunks stream (a unary answer's when it ends), by model. */
   | 'outputTokensLive'
+  /** Counter: +1 when a request ends, by model, endpoint and the finish reason its answer gave (`none` if it gave none). */
+  | 'finishReasons'
+  /** Counter: +1 for each tool call of an answer, judged, by model, endpoint and outcome. */
+  | 'toolCalls'
+  /** Counter: the usage's reasoning tokens, whenever known at the end, by model. */
+  | 'reasoningTokens'
+  /** Counter: the usage's cached prompt tokens, whenever known at the end, by model. */
+  | 'cachedPromptTokens'
+  /** Counter: the usage's cached prompt tokens of a request that succeeded, by model (as `inputTokensOnSuccess` counts its prompt). */
+  | 'cachedPromptTokensOnSuccess'
   | HistogramRule;
 
 /** The histograms whose buckets the `buckets` option sets. */
 export const HISTOGRAM_KEYS = [
   'requestDuration',
   'timeToFirstToken',
+  'timeToFirstContentToken',
   'interTokenLatency',
   'inputSequenceTokens',
   'outputSequenceTokens',
@@ -65,7 +78,20 @@ export type HistogramBuckets = Partial<Record<HistogramKey, BucketsOption>>;
 /** @deprecated the former name of `HistogramBuckets`. */
 export type StreamingBuckets = HistogramBuckets;
 
-export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type';
+export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type' | 'finish_reason' | 'outcome';
+
+/** The metrics read from what an answer says, each with its own switch in the `answerMetrics` option. */
+export const ANSWER_METRICS = ['finishReasons', 'toolCalls', 'reasoningTokens', 'cachedTokens', 'timeToFirstContentToken'] as const;
+export type AnswerMetric = (typeof ANSWER_METRICS)[number];
+
+/** Which answer metrics are on without the option: the counters, a few series each; not the histogram, as many series as time to first token's. */
+export const ANSWER_METRICS_BY_DEFAULT: Readonly<Record<AnswerMetric, boolean>> = {
+  finishReasons: true,
+  toolCalls: true,
+  reasoningTokens: true,
+  cachedTokens: true,
+  timeToFirstContentToken: false,
+};
 
 /** What every metric of a schema has. */
 interface MetricSpecBase {
@@ -75,6 +101,8 @@ interface MetricSpecBase {
   readonly labels: readonly LabelName[];
   /** A token metric: left out with `streamingMetrics: false`. */
   readonly tokens?: boolean;
+  /** A metric read from what the answer says: left out when the `answerMetrics` option turns it off. */
+  readonly answer?: AnswerMetric;
 }
 
 /** One metric of a schema: a counter or gauge, or a histogram with its buckets. */
@@ -102,7 +130,7 @@ export interface Schema {
   readonly metrics: readonly MetricSpec[];
 }
 
-/** The rules of the families that carry a request label unless its `metrics` says otherwise: the count of requests, and the tokens. */
+/** The rules of the families that carry a request label unless its `metrics` says otherwise: the count of requests, what their answers were, and the tokens. */
 export const LABELLED_BY_DEFAULT: ReadonlySet<RecordingRule> = new Set<RecordingRule>([
   'requests',
   'inputTokens',
@@ -111,6 +139,11 @@ export const LABELLED_BY_DEFAULT: ReadonlySet<RecordingRule> = new Set<Recording
   'outputTokensOnSuccess',
   'outputTokensLive',
   'cachedTokens',
+  'finishReasons',
+  'toolCalls',
+  'reasoningTokens',
+  'cachedPromptTokens',
+  'cachedPromptTokensOnSuccess',
 ]);
 
 /** Whether the families of `rule` are measured per request, and so can carry a request label (readiness and disconnects are not). */

@@ -27,6 +27,8 @@ describe('logBuckets', () => {
     ).toEqual({
       requestDuration: [1, 512, 10],
       timeToFirstToken: [0.001, 480, 18],
+      // Not Dynamo's: this library's time to first content token, with the buckets of time to first token.
+      timeToFirstContentToken: [0.001, 480, 18],
       interTokenLatency: [0.001, 2, 13],
       inputSequenceTokens: [50, 128000, 12],
       outputSequenceTokens: [50, 32000, 10],

@@ -32,8 +32,13 @@ describe('the dynamo-frontend schema', () => {
 
   const text = () => registry.metrics();
 
-  it('is the table of the reference: names, types, labels and help texts, in its order', () => {
-    expect(DYNAMO_FRONTEND.metrics.map(({ suffix, type, labels, help }) => [suffix, type, [...labels], help])).toEqual(REFERENCE);
+  it("is the table of the reference: names, types, labels and help texts, in its order, then this library's answer metrics", () => {
+    const rows = DYNAMO_FRONTEND.metrics.map(({ suffix, type, labels, help, answer }) => ({
+      row: [suffix, type, [...labels], help],
+      answer,
+    }));
+    expect(rows.filter(({ answer }) => answer === undefined).map(({ row }) => row)).toEqual(REFERENCE);
+    expect(rows.slice(REFERENCE.length).every(({ answer }) => answer !== undefined)).toBe(true);
   });
 
   it('exposes every metric under dynamo_frontend_ with its help text and type', async () => {

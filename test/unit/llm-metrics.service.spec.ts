@@ -4,7 +4,7 @@ import { Endpoint, LlmMetricsService, REQUEST_DURATION_BUCKETS, RequestType, Sta
 describe('LlmMetricsService', () => {
   it('defines the three 0.2.1 metrics with their exact names, types, labels, help and buckets', async () => {
     const registry = new Registry();
-    const metrics = new LlmMetricsService('nv_llm', { streamingMetrics: false });
+    const metrics = new LlmMetricsService('nv_llm', { streamingMetrics: false, answerMetrics: false });
     metrics.register(registry);
     const guard = metrics.createInflightGuard('m', Endpoint.ChatCompletions, true);
     guard.markOk();
@@ -29,9 +29,9 @@ describe('LlmMetricsService', () => {
     expect(REQUEST_DURATION_BUCKETS).toEqual([0, 1, 2, 4, 8, 16, 32, 64, 128, 256]);
   });
 
-  it('uses the prefix it is given, for the 0.2.1 metrics and the streaming histograms', async () => {
+  it('uses the prefix it is given, for the 0.2.1 metrics, the streaming histograms and the answer metrics', async () => {
     const registry = new Registry();
-    new LlmMetricsService('my_app').register(registry);
+    new LlmMetricsService('my_app', { answerMetrics: true }).register(registry);
     expect(registry.getMetricsAsArray().map((metric) => metric.name)).toEqual([
       'my_app_http_service_requests_total',
       'my_app_http_service_inflight_requests',
@@ -40,6 +40,11 @@ describe('LlmMetricsService', () => {
       'my_app_http_service_inter_token_latency_seconds',
       'my_app_http_service_input_sequence_tokens',
       'my_app_http_service_output_sequence_tokens',
+      'my_app_http_service_finish_reasons_total',
+      'my_app_http_service_tool_calls_total',
+      'my_app_http_service_time_to_first_content_token_seconds',
+      'my_app_http_service_reasoning_tokens_total',
+      'my_app_http_service_cached_prompt_tokens_total',
     ]);
   });
 
@@ -64,7 +69,7 @@ describe('LlmMetricsService', () => {
     new LlmMetricsService().register(registry);
     const other = new LlmMetricsService();
     expect(() => other.register(registry)).toThrow(/nv_llm_http_service_requests_total/);
-    expect(registry.getMetricsAsArray()).toHaveLength(7);
+    expect(registry.getMetricsAsArray()).toHaveLength(other.metricNames.length);
   });
 
   it('does not register into the global registry on construction', () => {
@@ -79,7 +84,7 @@ describe('LlmMetricsService', () => {
     metrics.unregister(registry);
     expect(registry.getMetricsAsArray()).toHaveLength(0);
     metrics.register(registry);
-    expect(registry.getMetricsAsArray()).toHaveLength(7);
+    expect(registry.getMetricsAsArray()).toHaveLength(11);
   });
 
   it('reads back 0 for labels it never counted', async () => {

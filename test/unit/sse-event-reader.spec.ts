@@ -57,14 +57,14 @@ describe('SseEventReader', () => {
   it('ignores [DONE], comments, other fields and data that is not JSON', () => {
     const reader = new SseEventReader();
     const summary = reader.read(': keep-alive\n\nevent: ping\nid: 4\ndata: not json\n\ndata: [DONE]\n\n');
-    expect(summary).toEqual({ tokens: 0 });
+    expect(summary).toEqual({ tokens: 0, content: 0 });
   });
 
   it('reads an event whose data lines join to something else than the first line', () => {
     // The first line alone is a chunk with output; the event's data is both lines, which is not JSON.
     const twoLines = 'data: {"choices":[{"delta":{"content":"x"}}]}\ndata: [1]\n\n';
-    expect(new SseEventReader().read(twoLines)).toEqual({ tokens: 0 });
-    expect(summarizeEventData('{"choices":[{"delta":{"content":"x"}}]}\n[1]')).toEqual({ tokens: 0 });
+    expect(new SseEventReader().read(twoLines)).toEqual({ tokens: 0, content: 0 });
+    expect(summarizeEventData('{"choices":[{"delta":{"content":"x"}}]}\n[1]')).toEqual({ tokens: 0, content: 0 });
   });
 
   it('accepts CRLF line ends and data without a space after the colon', () => {
@@ -76,7 +76,10 @@ describe('SseEventReader', () => {
     const parse = jest.spyOn(JSON, 'parse');
     const reader = new SseEventReader();
     const chunk = `data: ${JSON.stringify({ id: 'chatcmpl-1', model: 'm', choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }], usage: null })}\n\n`;
-    expect([reader.read(chunk), reader.read(chunk)]).toEqual([{ tokens: 1 }, { tokens: 1 }]);
+    expect([reader.read(chunk), reader.read(chunk)]).toEqual([
+      { tokens: 1, content: 1 },
+      { tokens: 1, content: 1 },
+    ]);
     expect(parse).not.toHaveBeenCalled();
     parse.mockRestore();
   });
@@ -84,7 +87,7 @@ describe('SseEventReader', () => {
   it('reads the usage of an include_usage chunk', () => {
     const reader = new SseEventReader();
     const summary = reader.read(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 20 } })}\n\n`);
-    expect(summary).toEqual({ tokens: 0, usage: { prompt_tokens: 10, completion_tokens: 20 } });
+    expect(summary).toEqual({ tokens: 0, content: 0, usage: { prompt_tokens: 10, completion_tokens: 20 } });
   });
 
   it('does not hold on to a body that is not SSE', () => {
@@ -155,6 +158,26 @@ describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
     { type: 'response.output_text.delta', delta: 'hi' },
     { type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 6 } } },
     { error: { message: 'overloaded' } },
+    // Reasoning models: vLLM and DeepSeek's reasoning_content, vLLM and OpenRouter's reasoning, content null meanwhile.
+    { id: 'c', choices: [{ index: 0, delta: { reasoning_content: 'Let me think', content: null }, finish_reason: null }] },
+    { id: 'c', choices: [{ index: 0, delta: { reasoning: 'hmm', content: null }, finish_reason: null }] },
+    { id: 'c', choices: [{ index: 0, delta: { reasoning: '' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'the reasoning_content":"x' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { refusal: 'I cannot' } }] },
+    { id: 'c', choices: [{ index: 0, delta: { function_call: { name: 'f', arguments: '' } } }] },
+    { id: 'c', choices: [{ index: 0, delta: {}, finish_reason: 'length' }] },
+    { id: 'c', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'stop' }] },
+    {
+      id: 'c',
+      choices: [
+        { index: 0, delta: { reasoning_content: 'a' } },
+        { index: 1, delta: { content: 'b' } },
+      ],
+    },
+    { type: 'response.reasoning_text.delta', delta: 'thinking' },
+    { type: 'response.reasoning_summary_text.delta', delta: 'summary' },
+    { type: 'response.function_call_arguments.delta', delta: '{"a"' },
+    { type: 'response.refusal.delta', delta: 'no' },
   ];
 
   it.each(corpus.map((payload) => [JSON.stringify(payload)]))('agrees with parsing %s in full', (data) => {
@@ -192,8 +215,29 @@ describe('SseEventReader.summarizeEventData (the SSE hot path)', () => {
     }
   });
 
+  it('tells reasoning from content without parsing: only a chunk a full parse is needed for is parsed', () => {
+    const parse = jest.spyOn(JSON, 'parse');
+    const chunk = (delta: object) => `data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    const reader = new SseEventReader();
+    expect(reader.read(chunk({ reasoning_content: 'thinking', content: null }))).toEqual({ tokens: 1, content: 0 });
+    expect(reader.read(chunk({ reasoning: 'more' }))).toEqual({ tokens: 1, content: 0 });
+    expect(reader.read(chunk({ content: 'answer' }))).toEqual({ tokens: 1, content: 1 });
+    expect(parse).not.toHaveBeenCalled();
+    parse.mockRestore();
+  });
+
+  it("parses every chunk that holds a finish reason or a tool call, so that the answer's reader sees it", () => {
+    const payloads = corpus.filter((payload) => /finish_reason":"|tool_calls|function_call|response\./.test(JSON.stringify(payload)));
+    expect(payloads.length).toBeGreaterThan(5);
+    for (const payload of payloads) {
+      const read: unknown[] = [];
+      new SseEventReader({ read: (parsed) => read.push(parsed) }).read(`data: ${JSON.stringify(payload)}\n\n`);
+      expect(read).toEqual([payload]);
+    }
+  });
+
   it('reads [DONE] and non-JSON data as nothing', () => {
-    expect(summarizeEventData('[DONE]')).toEqual({ tokens: 0 });
-    expect(summarizeEventData('{not json')).toEqual({ tokens: 0 });
+    expect(summarizeEventData('[DONE]')).toEqual({ tokens: 0, content: 0 });
+    expect(summarizeEventData('{not json')).toEqual({ tokens: 0, content: 0 });
   });
 });

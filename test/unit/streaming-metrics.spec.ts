@@ -168,10 +168,16 @@ describe('streaming metrics of the guard', () => {
     }
   });
 
-  it('defines no streaming histograms with streamingMetrics: false', () => {
+  it('defines no token metrics with streamingMetrics: false: neither the streaming histograms nor the answer token counters', () => {
     const plain = new Registry();
-    new LlmMetricsService('nv_llm', { streamingMetrics: false }).register(plain);
-    expect(plain.getMetricsAsArray()).toHaveLength(3);
+    new LlmMetricsService('nv_llm', { streamingMetrics: false, answerMetrics: true }).register(plain);
+    expect(plain.getMetricsAsArray().map(({ name }) => name)).toEqual([
+      'nv_llm_http_service_requests_total',
+      'nv_llm_http_service_inflight_requests',
+      'nv_llm_http_service_request_duration_seconds',
+      'nv_llm_http_service_finish_reasons_total',
+      'nv_llm_http_service_tool_calls_total',
+    ]);
   });
 });
 

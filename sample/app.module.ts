@@ -10,6 +10,8 @@ import { ChatSseController } from './openai/chat-sse.controller.js';
 import { CompletionsService } from './openai/completions.service.js';
 import { EmbeddingsService } from './openai/embeddings.service.js';
 import { OpenAiController } from './openai/openai.controller.js';
+import { ResponsesController } from './openai/responses.controller.js';
+import { ResponsesService } from './openai/responses.service.js';
 
 /** Settings of the sample app, mostly for tests. */
 export interface SampleOptions {
@@ -141,6 +143,8 @@ export class AppModule {
             exemplars: flagFromEnv('METRICS_EXEMPLARS'),
             // Native histograms of the latencies, for a Prometheus started with --enable-feature=native-histograms.
             nativeHistograms: flagFromEnv('METRICS_NATIVE_HISTOGRAMS'),
+            // What the answers were (finish reasons, tool calls, reasoning and cached tokens), and the time to first content token.
+            answerMetrics: true,
             // Who used it: the tenant of the request's API key, noted by ApiKeyGuard (bounded: at most 100 tenants, forgotten after an idle hour).
             labels: { ...(apiKeys.size > 0 && { tenant: { from: (request) => (request as TenantRequest).tenant } }), ...labels },
             ...metrics,
@@ -153,8 +157,15 @@ export class AppModule {
         }),
         engine,
       ],
-      controllers: [OpenAiController, ChatSseController],
-      providers: [ChatCompletionsService, CompletionsService, EmbeddingsService, { provide: API_KEYS, useValue: apiKeys }, ApiKeyGuard],
+      controllers: [OpenAiController, ChatSseController, ResponsesController],
+      providers: [
+        ChatCompletionsService,
+        CompletionsService,
+        EmbeddingsService,
+        ResponsesService,
+        { provide: API_KEYS, useValue: apiKeys },
+        ApiKeyGuard,
+      ],
     };
   }
 }

@@ -244,6 +244,7 @@ describe('@nestjs/swagger', () => {
       'post /v1/chat/completions/sse',
       'post /v1/completions',
       'post /v1/embeddings',
+      'post /v1/responses',
     ]);
     for (const { path, op } of operations.filter(({ method }) => method === 'post')) {
       expect({ path, parameters: op.parameters ?? [] }).toEqual({ path, parameters: [] });

@@ -77,6 +77,7 @@ describe.each(ADAPTERS)('the sample in the dynamo-frontend schema (%s)', (adapte
         completion_tokens: 16,
         total_tokens: 23,
         prompt_tokens_details: { cached_tokens: i * 7 },
+        completion_tokens_details: { reasoning_tokens: 0 },
       });
     }
     const text = await metrics();

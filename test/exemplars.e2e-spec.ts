@@ -63,7 +63,7 @@ describe.each(ADAPTERS)('exemplars (%s)', (adapter) => {
   });
   afterAll(() => app.close());
 
-  it("puts the traceparent's ids on the duration, time-to-first-token and inter-token-latency buckets of OpenMetrics scrapes", async () => {
+  it("puts the traceparent's ids on the duration, time-to-first-(content-)token and inter-token-latency buckets of OpenMetrics scrapes", async () => {
     const exemplars = exemplarsOf(await scrape(app.baseUrl, '/metrics', OPENMETRICS));
     const tracesOn = (name: string, model: string) =>
       exemplars
@@ -76,11 +76,12 @@ describe.each(ADAPTERS)('exemplars (%s)', (adapter) => {
       new Set([JSON.stringify(STREAM_TRACE)]),
     );
     expect(tracesOn('request_duration_seconds', SMALL)).toEqual([UNARY_TRACE]);
-    // Only those three histograms carry them; each exemplar lies in the bucket it is on, and was taken just now.
+    // Only the latency histograms carry them (the sample turns on the time to first content token); each exemplar lies in the bucket it is on, and was taken just now.
     expect(new Set(exemplars.map((exemplar) => exemplar.name))).toEqual(
       new Set([
         `${PREFIX}request_duration_seconds_bucket`,
         `${PREFIX}time_to_first_token_seconds_bucket`,
+        `${PREFIX}time_to_first_content_token_seconds_bucket`,
         `${PREFIX}inter_token_latency_seconds_bucket`,
       ]),
     );
@@ -175,6 +176,7 @@ describe.each(ADAPTERS)('exemplars under an active OpenTelemetry span (%s)', (ad
         new Set([
           `${PREFIX}request_duration_seconds_bucket`,
           `${PREFIX}time_to_first_token_seconds_bucket`,
+          `${PREFIX}time_to_first_content_token_seconds_bucket`,
           `${PREFIX}inter_token_latency_seconds_bucket`,
         ]),
       );

@@ -171,3 +171,57 @@ describe('without the openTelemetry option', () => {
     }
   });
 });
+
+describe('what the answer was, in OpenTelemetry: nothing the conventions do not define', () => {
+  it('exports no finish reason, tool call or content timing, and keeps reasoning and cached tokens inside output and input', async () => {
+    const provider = testMeterProvider();
+    const app = await startApp(
+      AppModule.register({ tokenDelayMs: 0, metrics: { openTelemetry: { meterProvider: provider.meterProvider } } }),
+    );
+    try {
+      const tools = [{ type: 'function', function: { name: 'get_weather' } }];
+      await postJson(app.baseUrl, '/v1/chat/completions', chat(LLAMA, 'think', { reasoning_effort: 'low' }));
+      await postJson(app.baseUrl, '/v1/chat/completions', chat(LLAMA, 'think', { reasoning_effort: 'low', max_tokens: 3 }));
+      await postJson(app.baseUrl, '/v1/chat/completions', chat(SMALL, 'weather?', { tools, stream: true }));
+      await postJson(app.baseUrl, '/v1/responses', { model: SMALL, input: 'hello', reasoning: { effort: 'low' }, stream: true });
+      const text = await eventually(
+        () => scrape(app.baseUrl),
+        (t) => sumOf(t, REQUESTS) === 4,
+      );
+      // Prometheus has the facts: reasoning, cache, a length cut-off, a tool call.
+      expect(sumOf(text, 'nv_llm_http_service_reasoning_tokens_total')).toBe(4 + 3 + 4);
+      expect(sumOf(text, 'nv_llm_http_service_cached_prompt_tokens_total')).toBe(1);
+      expect(sumOf(text, 'nv_llm_http_service_finish_reasons_total', { finish_reason: 'length' })).toBe(1);
+      expect(sumOf(text, 'nv_llm_http_service_tool_calls_total', { outcome: 'ok' })).toBe(1);
+      const metrics = await provider.reader.metrics();
+      expect([...metrics.keys()].sort()).toEqual([
+        'gen_ai.client.token.usage',
+        'gen_ai.server.request.duration',
+        'gen_ai.server.time_per_output_token',
+        'gen_ai.server.time_to_first_token',
+      ]);
+      const allowed = new Set([
+        'gen_ai.operation.name',
+        'gen_ai.provider.name',
+        'gen_ai.request.model',
+        'gen_ai.response.model',
+        'error.type',
+        'gen_ai.token.type',
+      ]);
+      for (const metric of metrics.values()) {
+        for (const point of histogramPoints(metric)) {
+          expect(Object.keys(point.attributes).filter((key) => !allowed.has(key))).toEqual([]);
+        }
+      }
+      const usage = histogramPoints(metrics.get('gen_ai.client.token.usage'));
+      expect(new Set(usage.map((point) => point.attributes['gen_ai.token.type']))).toEqual(new Set(['input', 'output']));
+      // The reasoning chats' output: all 16 (4 reasoning) and 3 (all reasoning) tokens, as the usage counts them.
+      const llamaOutput = usage.filter(
+        (point) => point.attributes['gen_ai.token.type'] === 'output' && point.attributes['gen_ai.request.model'] === LLAMA,
+      );
+      expect(llamaOutput.reduce((sum, point) => sum + (point.value.sum ?? 0), 0)).toBe(16 + 3);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -135,6 +135,23 @@ describe('a real Prometheus scraping the sample in the dynamo-frontend schema', 
       }
       await readStream(model, `stream ${model}`);
       await client.completions.create({ model, prompt: 'once upon a time', max_tokens: 4 });
+      // What the Answers row shows: a stream that reasons, a tool call of a tool not offered.
+      const reasoning = await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'think' }],
+        reasoning_effort: 'low',
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      for await (const _ of reasoning) {
+        // read it to its end
+      }
+      await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'call lookup {}' }],
+        tools: [{ type: 'function', function: { name: 'get_weather' } }],
+      });
+      sent += 2;
       await client.embeddings.create({ model, input: ['one two three'] });
       sent += 3;
     }

@@ -98,6 +98,7 @@ describe.each(ADAPTERS)('request labels (%s)', (adapter) => {
           `${PREFIX}output_sequence_tokens`,
           `${PREFIX}finish_reasons_total`,
           `${PREFIX}cached_prompt_tokens_total`,
+          `${PREFIX}reasoning_tokens_total`,
         ]),
       );
       expect(valuesOf(text, REQUESTS, 'team')).toEqual(new Set(['red', 'other', 'none']));

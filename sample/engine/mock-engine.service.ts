@@ -25,13 +25,36 @@ export class EngineOverloadedError extends Error {
 /** How many prompts the prefix cache remembers before it starts afresh. */
 const PROMPT_CACHE_SIZE = 1000;
 
+/** Reasoning tokens the engine thinks before it answers, when asked to reason. */
+export const MOCK_REASONING_TOKENS = 4;
+
+const THOUGHT = 'Thinking about what was asked.';
+
 /** How one generation runs. */
 export interface GenerateOptions {
-  /** Stop after this many tokens (default {@link MOCK_REPLY_TOKENS}, which is also the most a reply has). */
+  /** Stop after this many tokens, reasoning included (default {@link MOCK_REPLY_TOKENS}, which is also the most a reply has). */
   maxTokens?: number;
   /** Aborting it stops the generation: the iterator then throws an `AbortError`. */
   signal?: AbortSignal;
 }
+
+/** How one answer runs: a generation that may reason first, or call a tool. */
+export interface AnswerOptions extends GenerateOptions {
+  /** Think {@link MOCK_REASONING_TOKENS} reasoning tokens before the content (a reasoning model). */
+  reasoning?: boolean;
+  /** The names of the tools the request offers: the engine calls one instead of answering (see {@link MockEngineService.answer}). */
+  tools?: readonly string[];
+}
+
+/** One token of an answer: reasoning, content, or a piece of a tool call's arguments (each piece carries the call's name). */
+export type AnswerToken =
+  | { readonly kind: 'reasoning' | 'content'; readonly text: string }
+  | { readonly kind: 'tool_call'; readonly name: string; readonly arguments: string };
+
+/** A prompt `call <name> <arguments>` scripts the tool call, to see unknown tools and bad arguments in the metrics. */
+const SCRIPTED_CALL = /^call\s+(\S+)(?:\s+([\s\S]*))?$/;
+/** Characters of a tool call's arguments per token. */
+const ARGUMENT_PIECE = 8;
 
 /**
  * A stand-in for a real inference engine: deterministic replies, one word per
@@ -134,14 +157,56 @@ export class MockEngineService {
    */
   async *generate(prompt: string, options: GenerateOptions = {}): AsyncGenerator<string> {
     const { maxTokens = MOCK_REPLY_TOKENS, signal } = options;
-    const words = `You said: "${prompt.split(/\s+/).filter(Boolean).join(' ')}". ${FILLER}`.split(' ');
-    const tokens = words.slice(0, Math.min(maxTokens, MOCK_REPLY_TOKENS));
-    for (const [index, word] of tokens.entries()) {
+    yield* this.emit(this.words(`You said: "${prompt.split(/\s+/).filter(Boolean).join(' ')}". ${FILLER}`, maxTokens), signal);
+  }
+
+  /**
+   * Answers `prompt` as a model would, one token at a time, `maxTokens` in all:
+   * - with `tools`, it calls one: the tool and JSON arguments of a prompt
+   *   `call <name> <arguments>` as written (an unknown name, arguments that are
+   *   not JSON), else the first tool with `{"query": <prompt>}`;
+   * - otherwise, with `reasoning`, {@link MOCK_REASONING_TOKENS} reasoning
+   *   tokens first, then the reply of {@link generate}.
+   */
+  async *answer(prompt: string, options: AnswerOptions = {}): AsyncGenerator<AnswerToken> {
+    const { maxTokens = MOCK_REPLY_TOKENS, signal, reasoning = false, tools = [] } = options;
+    if (tools.length > 0) {
+      const scripted = SCRIPTED_CALL.exec(prompt.trim());
+      const name = scripted ? scripted[1] : tools[0];
+      const args = scripted ? (scripted[2] ?? '{}') : JSON.stringify({ query: prompt });
+      const pieces = Array.from({ length: Math.ceil(args.length / ARGUMENT_PIECE) }, (_, i) =>
+        args.slice(i * ARGUMENT_PIECE, (i + 1) * ARGUMENT_PIECE),
+      );
+      for await (const piece of this.emit(pieces.slice(0, maxTokens), signal)) {
+        yield { kind: 'tool_call', name, arguments: piece };
+      }
+      return;
+    }
+    const thought = reasoning ? this.words(THOUGHT, Math.min(maxTokens, MOCK_REASONING_TOKENS)) : [];
+    for await (const text of this.emit(thought, signal)) {
+      yield { kind: 'reasoning', text };
+    }
+    for await (const text of this.generate(prompt, { maxTokens: maxTokens - thought.length, signal })) {
+      yield { kind: 'content', text };
+    }
+  }
+
+  /** The first `count` words of `text` (at most {@link MOCK_REPLY_TOKENS}), each but the first with its leading space. */
+  private words(text: string, count: number): string[] {
+    return text
+      .split(' ')
+      .slice(0, Math.min(count, MOCK_REPLY_TOKENS))
+      .map((word, index) => (index === 0 ? word : ` ${word}`));
+  }
+
+  /** Yields each token after the engine's delay; aborting `signal` stops it. */
+  private async *emit(tokens: readonly string[], signal?: AbortSignal): AsyncGenerator<string> {
+    for (const token of tokens) {
       if (this.tokenDelayMs > 0) {
         await sleep(this.tokenDelayMs, undefined, { signal });
       }
       signal?.throwIfAborted();
-      yield index === 0 ? word : ` ${word}`;
+      yield token;
     }
   }
 }

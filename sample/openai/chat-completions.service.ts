@@ -1,9 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { MockEngineService } from '../engine/mock-engine.service.js';
+import { type AnswerToken, MockEngineService } from '../engine/mock-engine.service.js';
 import { validateChatCompletionRequest } from './openai-request.validation.js';
 import { assertServed } from './openai.exceptions.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, FinishReason, Usage } from './openai.types.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  ChatToolCall,
+  FinishReason,
+  Usage,
+} from './openai.types.js';
+
+/** What a chat answer generated: its tokens by kind, and its tool call if it made one. */
+interface Generated {
+  completionTokens: number;
+  reasoningTokens: number;
+  toolCall?: ChatToolCall;
+}
 
 /** The prompt the engine answers: the last user message (or the last message if no user spoke). */
 function promptOf(messages: readonly ChatMessage[]): string {
@@ -32,11 +47,17 @@ export class ChatCompletionsService {
   async create(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletion> {
     const cachedTokens = this.engine.cachedTokens(this.promptText(request));
     let content = '';
-    let completionTokens = 0;
+    let reasoning = '';
+    const generated: Generated = { completionTokens: 0, reasoningTokens: 0 };
     for await (const token of this.generate(request, signal)) {
-      content += token;
-      completionTokens++;
+      this.count(generated, token);
+      if (token.kind === 'content') {
+        content += token.text;
+      } else if (token.kind === 'reasoning') {
+        reasoning += token.text;
+      }
     }
+    const { toolCall } = generated;
     return {
       id: `chatcmpl-${randomUUID()}`,
       object: 'chat.completion',
@@ -45,11 +66,16 @@ export class ChatCompletionsService {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content },
-          finish_reason: this.finishReason(request, completionTokens),
+          message: {
+            role: 'assistant',
+            content: toolCall ? null : content,
+            ...(reasoning && { reasoning_content: reasoning }),
+            ...(toolCall && { tool_calls: [toolCall] }),
+          },
+          finish_reason: this.finishReason(request, generated),
         },
       ],
-      usage: this.usage(request, completionTokens, cachedTokens),
+      usage: this.usage(request, generated, cachedTokens),
     };
   }
 
@@ -71,25 +97,53 @@ export class ChatCompletionsService {
       choices,
       ...(usage && { usage }),
     });
-    let completionTokens = 0;
+    const generated: Generated = { completionTokens: 0, reasoningTokens: 0 };
     for await (const token of this.generate(request, signal)) {
+      const first = generated.completionTokens === 0;
+      const opened = generated.toolCall;
+      this.count(generated, token);
+      let delta: ChatCompletionChunk['choices'][number]['delta'];
+      if (token.kind === 'tool_call') {
+        // The call's first delta names it; the later ones add to its arguments.
+        const call = opened ? {} : { id: generated.toolCall!.id, type: 'function' as const };
+        delta = { tool_calls: [{ index: 0, ...call, function: { ...(!opened && { name: token.name }), arguments: token.arguments } }] };
+      } else {
+        delta = token.kind === 'reasoning' ? { reasoning_content: token.text } : { content: token.text };
+      }
       // The first chunk also tells the role, as OpenAI's does.
-      const delta = completionTokens === 0 ? { role: 'assistant' as const, content: token } : { content: token };
-      completionTokens++;
-      yield chunk([{ index: 0, delta, finish_reason: null }]);
+      yield chunk([{ index: 0, delta: first ? { role: 'assistant', ...delta } : delta, finish_reason: null }]);
     }
-    yield chunk([{ index: 0, delta: {}, finish_reason: this.finishReason(request, completionTokens) }]);
+    yield chunk([{ index: 0, delta: {}, finish_reason: this.finishReason(request, generated) }]);
     if (request.stream_options?.include_usage) {
-      yield chunk([], this.usage(request, completionTokens, cachedTokens));
+      yield chunk([], this.usage(request, generated, cachedTokens));
     }
   }
 
-  private generate(request: ChatCompletionRequest, signal?: AbortSignal): AsyncGenerator<string> {
-    return this.engine.generate(promptOf(request.messages), { maxTokens: request.max_tokens, signal });
+  private generate(request: ChatCompletionRequest, signal?: AbortSignal): AsyncGenerator<AnswerToken> {
+    return this.engine.answer(promptOf(request.messages), {
+      maxTokens: request.max_tokens,
+      signal,
+      reasoning: (request.reasoning_effort ?? 'none') !== 'none',
+      tools: request.tools?.map((tool) => tool.function.name),
+    });
   }
 
-  private finishReason(request: ChatCompletionRequest, completionTokens: number): FinishReason {
-    return request.max_tokens !== undefined && completionTokens >= request.max_tokens ? 'length' : 'stop';
+  /** Adds `token` to what was generated. */
+  private count(generated: Generated, token: AnswerToken): void {
+    generated.completionTokens++;
+    if (token.kind === 'reasoning') {
+      generated.reasoningTokens++;
+    } else if (token.kind === 'tool_call') {
+      generated.toolCall ??= { id: `call_${randomUUID()}`, type: 'function', function: { name: token.name, arguments: '' } };
+      generated.toolCall.function.arguments += token.arguments;
+    }
+  }
+
+  private finishReason(request: ChatCompletionRequest, generated: Generated): FinishReason {
+    if (request.max_tokens !== undefined && generated.completionTokens >= request.max_tokens) {
+      return 'length';
+    }
+    return generated.toolCall ? 'tool_calls' : 'stop';
   }
 
   /** The text of every message: what the engine reads, and caches. */
@@ -97,13 +151,14 @@ export class ChatCompletionsService {
     return request.messages.map(({ content }) => content).join('\n');
   }
 
-  private usage(request: ChatCompletionRequest, completionTokens: number, cachedTokens: number): Usage {
+  private usage(request: ChatCompletionRequest, generated: Generated, cachedTokens: number): Usage {
     const promptTokens = this.engine.countTokens(this.promptText(request));
     return {
       prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
+      completion_tokens: generated.completionTokens,
+      total_tokens: promptTokens + generated.completionTokens,
       prompt_tokens_details: { cached_tokens: cachedTokens },
+      completion_tokens_details: { reasoning_tokens: generated.reasoningTokens },
     };
   }
 }

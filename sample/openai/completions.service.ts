@@ -101,6 +101,7 @@ export class CompletionsService {
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
       prompt_tokens_details: { cached_tokens: cachedTokens },
+      completion_tokens_details: { reasoning_tokens: 0 },
     };
   }
 }

@@ -1,20 +1,29 @@
 import { InvalidRequestException } from './openai.exceptions.js';
-import type { ChatCompletionRequest, ChatMessage, CompletionRequest, EmbeddingRequest, StreamOptions } from './openai.types.js';
+import type {
+  ChatCompletionRequest,
+  ChatMessage,
+  ChatTool,
+  CompletionRequest,
+  EmbeddingRequest,
+  ReasoningEffort,
+  ResponseRequest,
+  StreamOptions,
+} from './openai.types.js';
 
 type Fields = Record<string, unknown>;
 
-function isObject(value: unknown): value is Fields {
+export function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function body(value: unknown): Fields {
+export function body(value: unknown): Fields {
   if (!isObject(value)) {
     throw new InvalidRequestException('The request body must be a JSON object.');
   }
   return value;
 }
 
-function model(fields: Fields): string {
+export function model(fields: Fields): string {
   const { model } = fields;
   if (typeof model !== 'string' || model.length === 0) {
     throw new InvalidRequestException('`model` is required and must be a non-empty string.', 'model');
@@ -45,6 +54,39 @@ function generationFields(fields: Fields): Pick<ChatCompletionRequest, 'stream' 
   };
 }
 
+const REASONING_EFFORTS: readonly unknown[] = ['none', 'minimal', 'low', 'medium', 'high'] satisfies ReasoningEffort[];
+
+/** A reasoning effort, if given; `param` names it in the error. */
+export function reasoningEffort(value: unknown, param: string): ReasoningEffort | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (!REASONING_EFFORTS.includes(value)) {
+    throw new InvalidRequestException(`\`${param}\` must be one of ${REASONING_EFFORTS.join(', ')}.`, param);
+  }
+  return value as ReasoningEffort;
+}
+
+/**
+ * The names of the function tools of `value`, if given: `nameOf` reads a
+ * tool's name (the two APIs nest it differently).
+ */
+export function toolNames(value: unknown, nameOf: (tool: Fields) => unknown): string[] | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  const names = Array.isArray(value) ? value.map((tool) => (isObject(tool) && tool.type === 'function' ? nameOf(tool) : undefined)) : [];
+  if (!Array.isArray(value) || !names.every((name) => typeof name === 'string' && name.length > 0)) {
+    throw new InvalidRequestException('`tools` must be an array of function tools, each with a name.', 'tools');
+  }
+  return names as string[];
+}
+
+function chatTools(value: unknown): ChatTool[] | undefined {
+  const names = toolNames(value, (tool) => (isObject(tool.function) ? tool.function.name : undefined));
+  return names?.map((name) => ({ type: 'function', function: { name } }));
+}
+
 function message(value: unknown, index: number): ChatMessage {
   if (!isObject(value) || typeof value.role !== 'string' || typeof value.content !== 'string') {
     throw new InvalidRequestException(
@@ -66,7 +108,15 @@ export function validateChatCompletionRequest(value: unknown): ChatCompletionReq
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new InvalidRequestException('`messages` is required and must be a non-empty array.', 'messages');
   }
-  return { model: modelName, messages: messages.map(message), ...generationFields(fields) };
+  const effort = reasoningEffort(fields.reasoning_effort, 'reasoning_effort');
+  const tools = chatTools(fields.tools);
+  return {
+    model: modelName,
+    messages: messages.map(message),
+    ...generationFields(fields),
+    ...(effort && { reasoning_effort: effort }),
+    ...(tools && { tools }),
+  };
 }
 
 /**
@@ -104,4 +154,47 @@ export function validateEmbeddingRequest(value: unknown): EmbeddingRequest {
     throw new InvalidRequestException('`encoding_format` must be "float" or "base64".', 'encoding_format');
   }
   return { model: modelName, input, ...(encoding_format === 'base64' && { encoding_format }) };
+}
+
+/** The text of a Responses API input message's content: a string, or its `input_text` parts joined. */
+function inputText(content: unknown): string | undefined {
+  if (typeof content === 'string') {
+    return content;
+  }
+  const parts = Array.isArray(content) ? content.map((part) => (isObject(part) ? part.text : undefined)) : [];
+  return Array.isArray(content) && parts.every((text) => typeof text === 'string') ? parts.join(' ') : undefined;
+}
+
+/**
+ * Checks the body of `POST /v1/responses`; the prompt is the string `input`,
+ * or the last user message of an `input` array.
+ * @throws InvalidRequestException (400) naming the first faulty parameter.
+ */
+export function validateResponseRequest(value: unknown): ResponseRequest {
+  const fields = body(value);
+  const modelName = model(fields);
+  const { input, stream, max_output_tokens, reasoning } = fields;
+  const messages = Array.isArray(input) ? input.map((item) => (isObject(item) ? item : {})) : [];
+  const user = [...messages].reverse().find((message) => message.role === 'user') ?? messages[messages.length - 1];
+  const prompt = typeof input === 'string' ? input : user && inputText(user.content);
+  if (prompt === undefined || prompt === '') {
+    throw new InvalidRequestException('`input` is required: a string, or messages with text content.', 'input');
+  }
+  const limited = max_output_tokens !== undefined && max_output_tokens !== null;
+  if (limited && !(Number.isSafeInteger(max_output_tokens) && (max_output_tokens as number) >= 1)) {
+    throw new InvalidRequestException('`max_output_tokens` must be a positive integer.', 'max_output_tokens');
+  }
+  if (reasoning !== undefined && reasoning !== null && !isObject(reasoning)) {
+    throw new InvalidRequestException('`reasoning` must be an object like { "effort": "low" }.', 'reasoning');
+  }
+  const effort = reasoningEffort(reasoning?.effort, 'reasoning.effort');
+  const tools = toolNames(fields.tools, (tool) => tool.name);
+  return {
+    model: modelName,
+    input: prompt,
+    ...generationFields({ stream }),
+    ...(limited && { max_output_tokens: max_output_tokens as number }),
+    ...(effort && { reasoning: { effort } }),
+    ...(tools && { tools: tools.map((name) => ({ type: 'function' as const, name })) }),
+  };
 }

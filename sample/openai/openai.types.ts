@@ -15,6 +15,15 @@ export interface ChatMessage {
   content: string;
 }
 
+/** How hard a reasoning model thinks; `none` does not reason. */
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high';
+
+/** A function tool the model may call (Chat Completions' shape). */
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+
 /** Body of `POST /v1/chat/completions`. */
 export interface ChatCompletionRequest {
   model: string;
@@ -22,6 +31,10 @@ export interface ChatCompletionRequest {
   stream?: boolean;
   max_tokens?: number;
   stream_options?: StreamOptions;
+  /** Any effort but `none` makes the engine reason first. */
+  reasoning_effort?: ReasoningEffort;
+  /** With tools, the engine calls one. */
+  tools?: ChatTool[];
 }
 
 /** Body of `POST /v1/completions`: a prompt, or a batch of prompts answered by one choice each. */
@@ -33,8 +46,8 @@ export interface CompletionRequest {
   stream_options?: StreamOptions;
 }
 
-/** Why a choice ended: the model stopped, or `max_tokens` was reached. */
-export type FinishReason = 'stop' | 'length';
+/** Why a choice ended: the model stopped, `max_tokens` was reached, or it called a tool. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 /** Token counts of a request. */
 export interface Usage {
@@ -43,6 +56,15 @@ export interface Usage {
   total_tokens: number;
   /** Prompt tokens the engine's prefix cache served. */
   prompt_tokens_details: { cached_tokens: number };
+  /** Of the completion tokens, those the model reasoned with. */
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+/** A tool call of a chat answer. */
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
 }
 
 /** Answer of a unary chat completion. */
@@ -53,7 +75,8 @@ export interface ChatCompletion {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string };
+    /** `reasoning_content` (as vLLM names it) when the model reasoned; `content` is `null` when it called tools. */
+    message: { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: ChatToolCall[] };
     finish_reason: FinishReason;
   }>;
   usage: Usage;
@@ -67,7 +90,13 @@ export interface ChatCompletionChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string };
+    /** A tool call's first delta names it (`id`, `type`, `function.name`); later ones add to its `arguments`. */
+    delta: {
+      role?: 'assistant';
+      content?: string;
+      reasoning_content?: string;
+      tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }>;
+    };
     finish_reason: FinishReason | null;
   }>;
   /** Only on the last chunk, when `stream_options.include_usage` is set (its `choices` is then empty). */
@@ -135,4 +164,67 @@ export interface EmbeddingList {
   data: Embedding[];
   model: string;
   usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** A function tool the model may call (the Responses API's shape). */
+export interface ResponseTool {
+  type: 'function';
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+/** Body of `POST /v1/responses`. */
+export interface ResponseRequest {
+  model: string;
+  /** The prompt: a string, or messages whose content is a string or `input_text` parts. */
+  input: string;
+  stream?: boolean;
+  max_output_tokens?: number;
+  /** Any effort but `none` makes the engine reason first. */
+  reasoning?: { effort: ReasoningEffort };
+  /** With tools, the engine calls one. */
+  tools?: ResponseTool[];
+}
+
+/** An item of a Responses API answer's `output`. */
+export type ResponseOutputItem =
+  | { type: 'reasoning'; id: string; summary: []; content?: Array<{ type: 'reasoning_text'; text: string }> }
+  | {
+      type: 'message';
+      id: string;
+      role: 'assistant';
+      status: 'in_progress' | 'completed' | 'incomplete';
+      content: Array<{ type: 'output_text'; text: string; annotations: [] }>;
+    }
+  | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'in_progress' | 'completed' };
+
+/** Token counts of a Responses API answer. */
+export interface ResponseUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+/** A Responses API answer: whole when unary, a snapshot in a stream's events. */
+export interface ResponseObject {
+  id: string;
+  object: 'response';
+  created_at: number;
+  model: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+  /** Why it is incomplete: `max_output_tokens` was reached. */
+  incomplete_details: { reason: 'max_output_tokens' } | null;
+  output: ResponseOutputItem[];
+  usage: ResponseUsage | null;
+  error: null;
+}
+
+/** An event of a streamed Responses API answer: its `type`, its `sequence_number`, and the fields of that type. */
+export interface ResponseStreamEvent {
+  type: string;
+  sequence_number: number;
+  [field: string]: unknown;
 }

@@ -43,6 +43,20 @@ export function allPanels(panels: Panel[]): Panel[] {
   return panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])]);
 }
 
+/** The panels of the row titled `title`: inside it when collapsed, else those after it up to the next row. */
+export function panelsOfRow(dashboard: Dashboard, title: string): Panel[] {
+  const start = dashboard.panels.findIndex((panel) => panel.type === 'row' && panel.title === title);
+  if (start < 0) {
+    throw new Error(`no row "${title}" in the dashboard`);
+  }
+  const row = dashboard.panels[start];
+  if (row.panels?.length) {
+    return row.panels;
+  }
+  const next = dashboard.panels.findIndex((panel, index) => index > start && panel.type === 'row');
+  return dashboard.panels.slice(start + 1, next < 0 ? undefined : next);
+}
+
 export function panelQueries(dashboard: Dashboard): PanelQuery[] {
   return allPanels(dashboard.panels).flatMap((panel) =>
     (panel.targets ?? [])

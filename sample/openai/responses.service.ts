@@ -83,10 +83,10 @@ export class ResponsesService {
       }
       yield numbered(this.delta(response, item, token));
     }
-    if (item !== undefined) {
-      yield* this.finishItem(response, item, numbered);
-    }
     const cut = request.max_output_tokens !== undefined && outputTokens >= request.max_output_tokens;
+    if (item !== undefined) {
+      yield* this.finishItem(response, item, numbered, cut);
+    }
     response.status = cut ? 'incomplete' : 'completed';
     response.incomplete_details = cut ? { reason: 'max_output_tokens' } : null;
     const inputTokens = this.engine.countTokens(request.input);
@@ -148,14 +148,19 @@ export class ResponsesService {
     return { type, ...at, content_index: 0, delta };
   }
 
-  /** `response.function_call_arguments.done` for a call, then `response.output_item.done` with the whole item. */
-  private *finishItem(response: ResponseObject, item: ResponseOutputItem, numbered: (event: UnnumberedEvent) => ResponseStreamEvent) {
+  /** `response.function_call_arguments.done` for a call, then `response.output_item.done` with the whole item (a message `cut` is incomplete). */
+  private *finishItem(
+    response: ResponseObject,
+    item: ResponseOutputItem,
+    numbered: (event: UnnumberedEvent) => ResponseStreamEvent,
+    cut = false,
+  ) {
     const output_index = response.output.indexOf(item);
     if (item.type === 'function_call') {
       item.status = 'completed';
       yield numbered({ type: 'response.function_call_arguments.done', item_id: item.id, output_index, arguments: item.arguments });
     } else if (item.type === 'message') {
-      item.status = 'completed';
+      item.status = cut ? 'incomplete' : 'completed';
     }
     yield numbered({ type: 'response.output_item.done', output_index, item: structuredClone(item) });
   }

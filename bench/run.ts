@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { line } from './support/rounds.js';
+import { answerMetricsCost } from './answer-metrics.bench.js';
 import { floor } from './floor.bench.js';
 import { memory } from './memory.bench.js';
 import { openTelemetryCost } from './opentelemetry.bench.js';
@@ -31,6 +32,11 @@ if (wants('unary')) {
 if (wants('streaming')) {
   for (const adapter of ['express', 'fastify'] as const) {
     await streamingOverhead(adapter, quick ? 5 : 151, quick ? 50 : 30);
+  }
+}
+if (wants('answers')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await answerMetricsCost(adapter, quick ? 5 : 151, quick ? 20 : 30);
   }
 }
 if (wants('schemas')) {

@@ -10,6 +10,7 @@ import { openTelemetryCost } from './opentelemetry.bench.js';
 import { peerComparison } from './peer.bench.js';
 import { requestLabelsCost } from './request-labels.bench.js';
 import { schemaCost } from './schemas.bench.js';
+import { sloCost } from './slo.bench.js';
 import { scrapeCost } from './scrape.bench.js';
 import { scrapeOverHttp } from './scrape-http.bench.js';
 import { renderMemory } from './render-memory.bench.js';
@@ -37,6 +38,11 @@ if (wants('streaming')) {
 if (wants('answers')) {
   for (const adapter of ['express', 'fastify'] as const) {
     await answerMetricsCost(adapter, quick ? 5 : 151, quick ? 20 : 30);
+  }
+}
+if (wants('slo')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await sloCost(adapter, quick ? 5 : 151, 300, quick ? 20 : 30);
   }
 }
 if (wants('schemas')) {

@@ -1,5 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { LlmMetricsModule, type LlmMetricsModuleExtras, type LlmMetricsModuleOptions, type SchemaName } from '../src/index.js';
+import {
+  LlmMetricsModule,
+  type LlmMetricsModuleExtras,
+  type LlmMetricsModuleOptions,
+  type SchemaName,
+  type SloOption,
+  type SloTargets,
+} from '../src/index.js';
 import { MockEngineModule } from './engine/mock-engine.module.js';
 import { MockEngineService } from './engine/mock-engine.service.js';
 import { API_KEYS, ApiKeyGuard, type TenantRequest } from './auth/api-key.guard.js';
@@ -66,6 +73,26 @@ function flagFromEnv(name: string): boolean {
   return raw === '1' || raw === 'true';
 }
 
+/** The service-level targets of every endpoint from `SLO_TIME_TO_FIRST_TOKEN`, `SLO_TIME_PER_OUTPUT_TOKEN` and `SLO_DURATION` (seconds), if any is set. */
+function sloFromEnv(): SloOption | undefined {
+  const targets: SloTargets = {};
+  for (const [key, name] of [
+    ['timeToFirstToken', 'SLO_TIME_TO_FIRST_TOKEN'],
+    ['timePerOutputToken', 'SLO_TIME_PER_OUTPUT_TOKEN'],
+    ['duration', 'SLO_DURATION'],
+  ] as const) {
+    const raw = process.env[name]?.trim();
+    if (raw) {
+      const seconds = Number(raw);
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        throw new RangeError(`${name} must be a positive number of seconds, got "${raw}"`);
+      }
+      targets[key] = seconds;
+    }
+  }
+  return Object.keys(targets).length > 0 ? { default: targets } : undefined;
+}
+
 /** `MOCK_CAPACITY` from the environment, if it is set. */
 function capacityFromEnv(): number | undefined {
   const raw = process.env.MOCK_CAPACITY?.trim();
@@ -125,6 +152,7 @@ export class AppModule {
       tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv(),
     });
     const { isGlobal, path, controller, guards, labels, ...metrics } = options.metrics ?? {};
+    const slo = sloFromEnv();
     return {
       module: AppModule,
       imports: [
@@ -145,6 +173,8 @@ export class AppModule {
             nativeHistograms: flagFromEnv('METRICS_NATIVE_HISTOGRAMS'),
             // What the answers were (finish reasons, tool calls, reasoning and cached tokens), and the time to first content token.
             answerMetrics: true,
+            // Service-level objectives, counted met or missed exactly at their targets (SLO_* variables).
+            ...(slo && { slo }),
             // Who used it: the tenant of the request's API key, noted by ApiKeyGuard (bounded: at most 100 tenants, forgotten after an idle hour).
             labels: { ...(apiKeys.size > 0 && { tenant: { from: (request) => (request as TenantRequest).tenant } }), ...labels },
             ...metrics,

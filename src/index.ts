@@ -18,6 +18,7 @@ export { LlmMetricsController } from './nest/metrics.controller.js';
 export { LlmMetricsService } from './recording/llm-metrics.service.js';
 export { InflightGuard } from './recording/inflight-guard.js';
 export type { AnswerMetricsOptions, Clock, LlmMetricsServiceOptions } from './options/service-options.js';
+export type { EndpointSloTargets, SloOption, SloTargets } from './options/slo-options.js';
 
 // Label values and the label rules.
 export {
@@ -31,6 +32,8 @@ export {
   REQUEST_TYPE_STREAM,
   REQUEST_TYPE_UNARY,
   RequestType,
+  SloObjective,
+  SloOutcome,
   Status,
   ToolCallOutcome,
   UNKNOWN_MODEL,

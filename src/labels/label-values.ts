@@ -135,6 +135,20 @@ export function assertToolCallOutcome(outcome: unknown): ToolCallOutcome {
   return outcome as ToolCallOutcome;
 }
 
+/** The `slo` label values: each service-level objective of the `slo` option, and `all` of them. */
+export const SloObjective = {
+  TimeToFirstToken: 'time_to_first_token',
+  TimePerOutputToken: 'time_per_output_token',
+  Duration: 'duration',
+  /** Every objective that applied was met, and the request succeeded. */
+  All: 'all',
+} as const;
+export type SloObjective = (typeof SloObjective)[keyof typeof SloObjective];
+
+/** The `outcome` label values of a service-level objective. */
+export const SloOutcome = { Met: 'met', Missed: 'missed' } as const;
+export type SloOutcome = (typeof SloOutcome)[keyof typeof SloOutcome];
+
 /** The `model` label value recorded when the request's model cannot be used as a label. */
 export const UNKNOWN_MODEL = 'unknown_model';
 

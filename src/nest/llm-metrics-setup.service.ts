@@ -222,6 +222,7 @@ export class LlmMetricsSetup implements OnModuleDestroy {
       modelFrom: options.modelFrom,
       streamFrom: options.streamFrom,
       activeTrace: options.exemplars ? (openTelemetry?.activeTrace ?? (() => undefined)) : undefined,
+      serverTiming: options.serverTiming,
     });
     return { service, registry, tracker, routeGuards, defaultMetricNames };
   }

@@ -26,6 +26,7 @@ class RouteFailureObserver implements Observer<unknown> {
   ) {}
 
   next(value: unknown): void {
+    this.tracking.routeAnswered();
     this.subscriber.next(value);
   }
 

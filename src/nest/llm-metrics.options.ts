@@ -54,6 +54,13 @@ export interface LlmMetricsModuleOptions extends Omit<
    * (default 100) distinct values are in use, become `other`.
    */
   labels?: Record<string, LlmRequestLabel>;
+  /**
+   * Give each unary answer of a tracked route a `Server-Timing` header (default
+   * `false`): `total` (ms from the interceptor to the answer's head) and
+   * `handler` (ms to the route's answer). A stream gets none: its times are not
+   * known when its head goes out.
+   */
+  serverTiming?: boolean;
 }
 
 /** Options that shape the module itself rather than its providers. */
@@ -93,8 +100,11 @@ const MODULE_OPTIONS: Readonly<Record<keyof (LlmMetricsModuleOptions & LlmMetric
   nativeHistograms: true,
   modelFrom: true,
   streamFrom: true,
+  serverTiming: true,
   labels: true,
   labelTtl: true,
+  slo: true,
+  sloTierFrom: true,
   isGlobal: true,
   path: true,
   controller: true,
@@ -115,6 +125,7 @@ export function splitModuleOptions(options: LlmMetricsModuleOptions & LlmMetrics
     openTelemetry,
     modelFrom,
     streamFrom,
+    serverTiming,
     isGlobal,
     path,
     controller,
@@ -145,6 +156,9 @@ export function validateModuleOptions(options: LlmMetricsModuleOptions): void {
     if (value !== undefined && typeof value !== 'function') {
       throw invalidOption(option, 'a function (request) => value', value);
     }
+  }
+  if (options.serverTiming !== undefined && typeof options.serverTiming !== 'boolean') {
+    throw invalidOption('serverTiming', 'a boolean', options.serverTiming);
   }
   if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function')) {
     throw invalidOption('registry', 'a prom-client Registry', registry);

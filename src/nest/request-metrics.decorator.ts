@@ -26,6 +26,20 @@ export class LlmRequestMetrics {
     return this.tracking?.guard.labels;
   }
 
+  /** Seconds since the request's tracking opened (before the pipes and the handler), if it is tracked. */
+  get elapsedSeconds(): number | undefined {
+    return this.tracking?.guard.elapsedSeconds();
+  }
+
+  /**
+   * Seconds from the request's start to its first output sent, once it went
+   * out (the value its time-to-first-token sample has), if it is tracked: a
+   * stream's handler can log it, or send it in a last event.
+   */
+  get timeToFirstTokenSeconds(): number | undefined {
+    return this.tracking?.guard.timeToFirstTokenSeconds;
+  }
+
   /**
    * Counts the request as an error of `errorType` however its response ends,
    * e.g. a stream that reports an engine failure in an event and ends normally.

@@ -59,12 +59,16 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
   private sseReader: SseEventReader | undefined;
   /** Made for the first payload that is parsed, if the answer is read. */
   private answer: AnswerReader | undefined;
+  /** With `serverTiming`: seconds from the start to the route's answer (its first value). */
+  private answeredAfter: number | undefined;
 
   constructor(
     readonly guard: InflightGuard,
     private readonly response: ServerResponse,
     /** The request, whose body's `tools` the answer's tool calls are judged by. */
     private readonly request: LlmHttpRequest,
+    /** Give a unary answer a `Server-Timing` header (the `serverTiming` option). */
+    private readonly serverTiming = false,
   ) {}
 
   /** The tracking of `request`, if it is tracked. */
@@ -77,6 +81,27 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
     if (contentType !== undefined && /^text\/event-stream\b/i.test(contentType)) {
       this.guard.markStream();
     }
+    if (this.serverTiming && this.guard.requestType !== REQUEST_TYPE_STREAM && !this.response.headersSent) {
+      this.addServerTiming();
+    }
+  }
+
+  /** The route answered (its handler and the interceptors after this one): the time it took, for `Server-Timing`. */
+  routeAnswered(): void {
+    if (this.serverTiming && this.answeredAfter === undefined) {
+      this.answeredAfter = this.guard.elapsedSeconds();
+    }
+  }
+
+  /** `Server-Timing: total;dur=…, handler;dur=…` in ms, after any the app set: to the answer's head, and to the route's answer. */
+  private addServerTiming(): void {
+    const ms = (seconds: number) => (seconds * 1000).toFixed(1);
+    const timings = [`total;dur=${ms(this.guard.elapsedSeconds())}`];
+    if (this.answeredAfter !== undefined) {
+      timings.push(`handler;dur=${ms(this.answeredAfter)}`);
+    }
+    const existing = this.response.getHeader('server-timing');
+    this.response.setHeader('Server-Timing', [...(existing === undefined ? [] : [String(existing)]), ...timings].join(', '));
   }
 
   observeChunk(chunk: string | Uint8Array): void {
@@ -244,6 +269,8 @@ export interface RequestReaders {
   streamFrom?: (request: LlmHttpRequest) => unknown;
   /** With exemplars: the ids of the active span, if any (unless they are a trace's, the request's `traceparent` is read). */
   activeTrace?: () => TraceLink | undefined;
+  /** Give unary answers a `Server-Timing` header. */
+  serverTiming?: boolean;
 }
 
 /** Opens the tracking of requests: reads each one's model, streaming flag and trace, and watches its response. */
@@ -251,6 +278,7 @@ export class RequestTracker {
   private readonly modelFrom: ((request: LlmHttpRequest) => unknown) | undefined;
   private readonly streamFrom: ((request: LlmHttpRequest) => unknown) | undefined;
   private readonly activeTrace: (() => TraceLink | undefined) | undefined;
+  private readonly serverTiming: boolean;
 
   constructor(
     private readonly metrics: LlmMetricsService,
@@ -259,6 +287,7 @@ export class RequestTracker {
     this.modelFrom = readers.modelFrom;
     this.streamFrom = readers.streamFrom;
     this.activeTrace = readers.activeTrace;
+    this.serverTiming = readers.serverTiming === true;
   }
 
   /**
@@ -291,7 +320,7 @@ export class RequestTracker {
     if (this.activeTrace && !guard.linkTrace(this.activeTrace())) {
       guard.linkTrace(traceLinkFromTraceparent(trackedRequest.headers?.traceparent));
     }
-    const tracking = new RequestTracking(guard, response, trackedRequest);
+    const tracking = new RequestTracking(guard, response, trackedRequest, this.serverTiming);
     trackedRequest[REQUEST_TRACKING] = tracking;
     observeResponse(response, tracking);
     return tracking;

@@ -1,4 +1,4 @@
-import type { EndpointName, ErrorType, RequestType, Status } from '../labels/label-values.js';
+import type { EndpointName, ErrorType, RequestType, SloObjective, Status } from '../labels/label-values.js';
 import { REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS, REQUEST_TYPE_STREAM } from '../labels/label-values.js';
 import type { ModelLabelPolicy } from '../labels/model-label.policy.js';
 
@@ -17,9 +17,14 @@ export interface MeterLike {
     name: string,
     options?: { description?: string; unit?: string; advice?: { explicitBucketBoundaries?: number[] } },
   ): { record(value: number, attributes?: Record<string, string>): void };
+  createCounter(
+    name: string,
+    options?: { description?: string; unit?: string },
+  ): { add(value: number, attributes?: Record<string, string>): void };
 }
 
 type HistogramLike = ReturnType<MeterLike['createHistogram']>;
+type CounterLike = ReturnType<MeterLike['createCounter']>;
 
 /** The request labels each instrument carries as attributes: those of the Prometheus metric it matches. */
 export interface GenAiRequestLabels {
@@ -28,6 +33,8 @@ export interface GenAiRequestLabels {
   readonly timePerOutputToken: readonly string[];
   readonly inputTokens: readonly string[];
   readonly outputTokens: readonly string[];
+  readonly sloRequests: readonly string[];
+  readonly goodputTokens: readonly string[];
 }
 
 const NO_REQUEST_LABELS: GenAiRequestLabels = {
@@ -36,6 +43,8 @@ const NO_REQUEST_LABELS: GenAiRequestLabels = {
   timePerOutputToken: [],
   inputTokens: [],
   outputTokens: [],
+  sloRequests: [],
+  goodputTokens: [],
 };
 
 /** `attributes`, with the request labels `names` of `request` added, if any. */
@@ -69,6 +78,8 @@ export interface FinishedRequest {
   readonly outputTokens: number | undefined;
   /** The model the answer names, as the answer gives it. */
   readonly responseModel: string | undefined;
+  /** Its service-level objectives (the `slo` option), met or missed, `all` last; none without targets. */
+  readonly objectives: readonly { readonly objective: SloObjective; readonly met: boolean }[] | undefined;
 }
 
 /** The semantic conventions' `gen_ai.operation.name` of each known endpoint; a custom endpoint keeps its name. */
@@ -104,12 +115,15 @@ export class GenAiMetrics {
   private readonly timeToFirstToken: HistogramLike;
   private readonly timePerOutputToken: HistogramLike;
   private readonly tokenUsage: HistogramLike;
+  /** This library's own instruments of the service-level objectives (the conventions define none), with the `slo` option. */
+  private readonly slo: { requests: CounterLike; goodputTokens: CounterLike } | undefined;
 
   constructor(
     meter: MeterLike,
     private readonly providerName: string,
     private readonly modelLabels: ModelLabelPolicy,
     private readonly requestLabels: GenAiRequestLabels = NO_REQUEST_LABELS,
+    withSlo = false,
   ) {
     const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) =>
       meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
@@ -137,6 +151,18 @@ export class GenAiMetrics {
       'Number of input and output tokens used.',
       GEN_AI_BUCKETS.tokenUsage,
     );
+    this.slo = withSlo
+      ? {
+          requests: meter.createCounter('nestjs_llm_metrics.slo.requests', {
+            unit: '{request}',
+            description: 'LLM requests by whether they met each service-level objective.',
+          }),
+          goodputTokens: meter.createCounter('nestjs_llm_metrics.goodput.tokens', {
+            unit: '{token}',
+            description: 'Output tokens of LLM requests that met every service-level objective.',
+          }),
+        }
+      : undefined;
   }
 
   /** Records what `request` measured. */
@@ -177,6 +203,25 @@ export class GenAiMetrics {
         ...withRequestLabels(attributes, labels.outputTokens, request),
         'gen_ai.token.type': 'output',
       });
+    }
+    if (this.slo !== undefined && request.objectives !== undefined) {
+      this.recordObjectives(this.slo, request.objectives, attributes, request);
+    }
+  }
+
+  /** Each objective judged, as `slo.objective` and `slo.outcome` (the Prometheus counter's `slo` and `outcome`), and the goodput. */
+  private recordObjectives(
+    slo: NonNullable<GenAiMetrics['slo']>,
+    objectives: NonNullable<FinishedRequest['objectives']>,
+    attributes: Record<string, string>,
+    request: FinishedRequest,
+  ): void {
+    const labelled = withRequestLabels(attributes, this.requestLabels.sloRequests, request);
+    for (const { objective, met } of objectives) {
+      slo.requests.add(1, { ...labelled, 'slo.objective': objective, 'slo.outcome': met ? 'met' : 'missed' });
+    }
+    if (objectives[objectives.length - 1].met && request.outputTokens !== undefined && request.outputTokens > 0) {
+      slo.goodputTokens.add(request.outputTokens, withRequestLabels(attributes, this.requestLabels.goodputTokens, request));
     }
   }
 }

@@ -18,6 +18,7 @@ import {
 import { SCHEMAS } from '../schemas/schemas.js';
 import { NativeHistogram, type NativeHistogramOptions } from '../store/native-histogram.js';
 import { assertKnownKeys, invalidOption } from './option-error.js';
+import { type SloOption, SloPolicy } from './slo-options.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
@@ -47,17 +48,11 @@ export interface LlmMetricsServiceOptions {
   bucketsFromEnv?: boolean;
   /** The environment `bucketsFromEnv` reads (default `process.env`); for tests. */
   env?: Record<string, string | undefined>;
-  /**
-   * Give the request duration, time to first token and inter-token latency
-   * samples of a request linked to a trace (`InflightGuard.linkTrace`) an
-   * exemplar `{ trace_id, span_id }`, shown in OpenMetrics scrapes.
-   */
+  /** Give the latency samples of a request linked to a trace (`InflightGuard.linkTrace`) an exemplar `{ trace_id, span_id }`, in OpenMetrics scrapes. */
   exemplars?: boolean;
   /**
-   * Keep native histograms (sparse exponential buckets) beside the classic
-   * buckets of the request duration, time to first token and inter-token
-   * latency: `true`, or their `{ schema?, zeroThreshold?, maxBuckets? }`.
-   * Served in protobuf scrapes.
+   * Keep native histograms (sparse exponential buckets) beside the classic buckets of the latencies:
+   * `true`, or their `{ schema?, zeroThreshold?, maxBuckets? }`. Served in protobuf scrapes.
    */
   nativeHistograms?: boolean | NativeHistogramOptions;
   /** Also record the OpenTelemetry GenAI semantic-convention metrics through a Meter of this provider. */
@@ -75,6 +70,10 @@ export interface LlmMetricsServiceOptions {
   labels?: Readonly<Record<string, RequestLabelSpec>>;
   /** Milliseconds after which a request-label value not seen is forgotten, with its series (default one hour; `Infinity`: never). */
   labelTtl?: number;
+  /** Service-level targets by endpoint (and model, and tier): requests counted as meeting or missing each, exactly (`slo_requests_total`). */
+  slo?: SloOption;
+  /** The tier of `slo` targets a request asks for, read from the `source` of `createInflightGuard` (a header, a claim); a name no target has is ignored. */
+  sloTierFrom?: (source: unknown) => unknown;
   /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
   clock?: Clock;
   /**
@@ -106,6 +105,8 @@ const SERVICE_OPTIONS: Readonly<Record<keyof LlmMetricsServiceOptions, true>> = 
   modelReady: true,
   labels: true,
   labelTtl: true,
+  slo: true,
+  sloTierFrom: true,
   clock: true,
   onRecordError: true,
   onWarning: true,
@@ -137,6 +138,7 @@ export interface ResolvedServiceOptions {
   readonly modelReady: LlmMetricsServiceOptions['modelReady'];
   readonly labels: Readonly<Record<string, RequestLabelSpec>>;
   readonly labelTtl: number;
+  readonly slo: SloPolicy | undefined;
   /** For each metric family of the schema, by suffix: the request labels it carries. */
   readonly carriedLabels: ReadonlyMap<string, readonly string[]>;
   readonly clock: Clock | undefined;
@@ -155,6 +157,7 @@ const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
   'error_type',
   'finish_reason',
   'outcome',
+  'slo',
   'le',
   'quantile',
 ]);
@@ -385,6 +388,7 @@ export function resolveServiceOptions(prefix: unknown, options: LlmMetricsServic
     labels: options.labels ?? {},
     carriedLabels: checkLabels(options.labels, schema),
     labelTtl: checkLabelTtl(options.labelTtl),
+    slo: SloPolicy.of(options.slo, optionalFunction('sloTierFrom', options.sloTierFrom, 'a function (request) => tier')),
     clock: optionalFunction('clock', options.clock, 'a function () => milliseconds'),
     onRecordError: optionalFunction('onRecordError', options.onRecordError, 'a function (error) => void'),
     onWarning: optionalFunction('onWarning', options.onWarning, 'a function (message) => void'),

@@ -14,30 +14,13 @@ import {
   tellingFinishReason,
 } from '../labels/label-values.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
-import type { FinishedRequest } from '../opentelemetry/gen-ai-metrics.js';
 import { type TraceLink, isTraceLink } from '../opentelemetry/trace-context.js';
-import type { Clock } from '../options/service-options.js';
-import type { HistogramRule, Schema } from '../schemas/schema.js';
+import type { FinishedRequest } from '../opentelemetry/gen-ai-metrics.js';
+import type { HistogramRule } from '../schemas/schema.js';
 import { errorTypeForStatus } from '../schemas/schemas.js';
 import type { EndpointCounts, RequestSeries } from './request-series.js';
-
-/** What a guard shares with its service. */
-export interface GuardContext {
-  readonly schema: Schema;
-  /** Called with what each request measured when it finishes (the OpenTelemetry export). */
-  readonly onFinished: ((request: FinishedRequest) => void) | undefined;
-  readonly clock: Clock;
-  /** The guards not finished yet, so that a shutting-down app can finish them. */
-  readonly open: Set<InflightGuard>;
-  /** Clients that went away before their answer ended. */
-  disconnects: number;
-  /** Called when recording a metric throws; the guard carries on. */
-  readonly onRecordError: (err: unknown) => void;
-  /** With request labels: told when a request ends, so that its values' idle time starts. */
-  readonly onLabelsReleased: ((labelValues: readonly string[], now: number) => void) | undefined;
-  /** Whether the schema counts finish reasons or tool calls, which only the answer's text tells. */
-  readonly readsAnswers: boolean;
-}
+import type { GuardContext } from './guard-context.js';
+import { countObjectives } from './slo-objectives.js';
 
 const NO_USAGE: TokenUsage = {};
 
@@ -78,6 +61,8 @@ export class InflightGuard implements Disposable {
     readonly endpoint: EndpointName,
     requestType: RequestType,
     private readonly context: GuardContext,
+    /** The tier of service-level targets the request asked for (`sloTierFrom`). */
+    private readonly sloTier?: string,
   ) {
     this.currentRequestType = requestType;
     this.startedAt = context.clock();
@@ -121,6 +106,11 @@ export class InflightGuard implements Disposable {
   /** Seconds since the guard was created. */
   elapsedSeconds(): number {
     return (this.context.clock() - this.startedAt) / 1000;
+  }
+
+  /** Seconds from the guard's creation to the first output reported, once there was one. */
+  get timeToFirstTokenSeconds(): number | undefined {
+    return this.firstOutputAt === undefined ? undefined : (this.firstOutputAt - this.startedAt) / 1000;
   }
 
   /** Whether the finish reasons and tool calls of the answer are wanted (`recordFinishReason`, `recordToolCall`): not of embeddings. */
@@ -292,7 +282,8 @@ export class InflightGuard implements Disposable {
       }
       this.observeLengths();
       this.countAnswer();
-      this.context.onFinished?.(this.measured(seconds));
+      const objectives = this.countObjectives(seconds);
+      this.context.onFinished?.(this.measured(seconds, objectives));
     } catch (err) {
       this.context.onRecordError(err);
     }
@@ -308,7 +299,7 @@ export class InflightGuard implements Disposable {
   }
 
   /** What the request measured, for `onFinished`. */
-  private measured(durationSeconds: number): FinishedRequest {
+  private measured(durationSeconds: number, objectives: FinishedRequest['objectives']): FinishedRequest {
     const first = this.firstOutputAt;
     const laterTokens = this.outputTokens - this.tokensAtFirstOutput;
     return {
@@ -322,9 +313,28 @@ export class InflightGuard implements Disposable {
       timeToFirstTokenSeconds: first === undefined ? undefined : (first - this.startedAt) / 1000,
       timePerOutputTokenSeconds: first !== undefined && laterTokens > 0 ? (this.lastOutputAt! - first) / 1000 / laterTokens : undefined,
       inputTokens: this.usage.prompt_tokens,
-      outputTokens: this.usage.completion_tokens ?? (this.outputTokens > 0 ? this.outputTokens : undefined),
+      outputTokens: this.knownOutputTokens,
       responseModel: this.responseModel,
+      objectives,
     };
+  }
+
+  /** The service-level objectives of the request's endpoint and model (the `slo` option), met or missed. */
+  private countObjectives(durationSeconds: number): FinishedRequest['objectives'] {
+    const targets = this.context.slo?.targetsFor(this.endpoint, this.series.model, this.sloTier);
+    if (targets === undefined) {
+      return undefined;
+    }
+    const first = this.currentRequestType === REQUEST_TYPE_STREAM ? this.firstOutputAt : undefined;
+    const ttft = first === undefined ? undefined : (first - this.startedAt) / 1000;
+    const succeeded = this.currentStatus === REQUEST_STATUS_SUCCESS;
+    const inputs = { durationSeconds, timeToFirstTokenSeconds: ttft, outputTokens: this.knownOutputTokens, succeeded };
+    return countObjectives(targets, inputs, this.counts, this.series);
+  }
+
+  /** The output tokens: the usage's, else those counted; none if unknown. */
+  private get knownOutputTokens(): number | undefined {
+    return this.usage.completion_tokens ?? (this.outputTokens > 0 ? this.outputTokens : undefined);
   }
 
   /** What the answer was: its finish reason, its tool calls, the reasoning and cached tokens of its usage. */

@@ -16,7 +16,8 @@ import type { Schema } from '../schemas/schema.js';
 import { CounterFamily, type Measured } from '../store/metric-family.js';
 import { MetricStore } from '../store/metric-store.js';
 import { PromClientViews } from '../exposition/prom-client-view.js';
-import { type GuardContext, InflightGuard } from './inflight-guard.js';
+import type { GuardContext } from './guard-context.js';
+import { InflightGuard } from './inflight-guard.js';
 import { SchemaFamilies } from './schema-families.js';
 import { SeriesIndex } from './series-index.js';
 
@@ -94,6 +95,7 @@ export class LlmMetricsService {
       onRecordError,
       onLabelsReleased: requestLabels && ((labelValues, now) => requestLabels.release(labelValues, now)),
       readsAnswers: this.families.counters.finishReasons !== undefined || this.families.counters.toolCalls !== undefined,
+      slo: resolved.slo,
     };
   }
 
@@ -124,7 +126,8 @@ export class LlmMetricsService {
   createInflightGuard(model: unknown, endpoint: EndpointName, streaming: boolean, source?: unknown): InflightGuard {
     const requestType = streaming ? REQUEST_TYPE_STREAM : REQUEST_TYPE_UNARY;
     const labelValues = this.index.acquireLabels(source, this.context.clock);
-    return new InflightGuard(this.index.seriesFor(this.modelLabels.resolve(model), labelValues), endpoint, requestType, this.context);
+    const series = this.index.seriesFor(this.modelLabels.resolve(model), labelValues);
+    return new InflightGuard(series, endpoint, requestType, this.context, this.context.slo?.tierOf(source));
   }
 
   /** Hands a fault of the metrics path to `onRecordError`. */
@@ -208,13 +211,21 @@ export class LlmMetricsService {
   /** The OpenTelemetry GenAI instruments, each carrying the request labels of the Prometheus family it matches. */
   private genAiMetrics({ meterProvider, providerName }: NonNullable<LlmMetricsServiceOptions['openTelemetry']>): GenAiMetrics {
     const carried = (rule: Parameters<SchemaFamilies['carriedBy']>[0]) => this.families.carriedBy(rule);
-    return new GenAiMetrics(meterProvider.getMeter(METER_NAME), providerName ?? 'openai', this.modelLabels, {
-      duration: carried('duration'),
-      timeToFirstToken: carried('timeToFirstToken'),
-      timePerOutputToken: carried('interTokenLatency'),
-      inputTokens: [...carried('inputTokensOnSuccess'), ...carried('inputTokens')],
-      outputTokens: [...carried('outputTokensOnSuccess'), ...carried('outputTokens')],
-    });
+    return new GenAiMetrics(
+      meterProvider.getMeter(METER_NAME),
+      providerName ?? 'openai',
+      this.modelLabels,
+      {
+        duration: carried('duration'),
+        timeToFirstToken: carried('timeToFirstToken'),
+        timePerOutputToken: carried('interTokenLatency'),
+        inputTokens: [...carried('inputTokensOnSuccess'), ...carried('inputTokens')],
+        outputTokens: [...carried('outputTokensOnSuccess'), ...carried('outputTokens')],
+        sloRequests: carried('sloRequests'),
+        goodputTokens: carried('goodputTokens'),
+      },
+      this.families.counters.sloRequests !== undefined,
+    );
   }
 }
 

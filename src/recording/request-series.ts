@@ -3,6 +3,8 @@ import {
   REQUEST_STATUS_SUCCESS,
   REQUEST_TYPE_STREAM,
   type RequestType,
+  type SloObjective,
+  type SloOutcome,
   type Status,
   type ToolCallOutcome,
 } from '../labels/label-values.js';
@@ -32,6 +34,9 @@ export interface RequestCounters {
   readonly reasoningTokens: CounterBinding | undefined;
   /** `onSuccessOnly`: counted as the schema's input lengths are, only for requests that succeed. */
   readonly cachedPromptTokens: (CounterBinding & { readonly onSuccessOnly: boolean }) | undefined;
+  /** `slo_requests_total`, by endpoint, objective and outcome. */
+  readonly sloRequests: CounterBinding | undefined;
+  readonly goodputTokens: CounterBinding | undefined;
 }
 
 /** Index of a request type in the per-type slots. */
@@ -53,6 +58,8 @@ export class EndpointCounts {
   private rejectedSeries: CounterSeries | undefined;
   private readonly finishReasonSeries = new Map<FinishReason, CounterSeries>();
   private readonly toolCallSeries = new Map<ToolCallOutcome, CounterSeries>();
+  /** By objective: the series of `met` and of `missed`. */
+  private readonly sloSeries = new Map<SloObjective, Partial<Record<SloOutcome, CounterSeries>>>();
 
   constructor(
     private readonly series: RequestSeries,
@@ -134,6 +141,19 @@ export class EndpointCounts {
     }
   }
 
+  /** Counts a request that ended under one service-level objective (or `all`), met or missed. */
+  countObjective(objective: SloObjective, outcome: SloOutcome): void {
+    const binding = this.counters.sloRequests;
+    if (binding !== undefined) {
+      let outcomes = this.sloSeries.get(objective);
+      if (outcomes === undefined) {
+        outcomes = {};
+        this.sloSeries.set(objective, outcomes);
+      }
+      (outcomes[outcome] ??= this.bind(binding, { slo: objective, outcome })).add();
+    }
+  }
+
   /** The series of `binding`'s counter with the model, this endpoint, `labels` and the request labels it carries, in its label order. */
   private bind(binding: CounterBinding, labels: Readonly<Record<string, string>>): CounterSeries {
     const all: Record<string, string> = { model: this.series.model, endpoint: this.endpoint, ...labels };
@@ -161,6 +181,7 @@ export class RequestSeries {
   private readonly endpoints = new Map<string, EndpointCounts>();
   private reasoningTokenSeries: CounterSeries | undefined;
   private cachedPromptTokenSeries: CounterSeries | undefined;
+  private goodputTokenSeries: CounterSeries | undefined;
 
   constructor(
     readonly model: string,
@@ -198,6 +219,14 @@ export class RequestSeries {
     const binding = this.counters.cachedPromptTokens;
     if (binding !== undefined && (succeeded || !binding.onSuccessOnly)) {
       (this.cachedPromptTokenSeries ??= binding.family.counter(this.labelsOf(binding.carried))).add(tokens);
+    }
+  }
+
+  /** Counts the output tokens of a request that met every service-level objective. */
+  countGoodputTokens(tokens: number): void {
+    const binding = this.counters.goodputTokens;
+    if (binding !== undefined) {
+      (this.goodputTokenSeries ??= binding.family.counter(this.labelsOf(binding.carried))).add(tokens);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { ResolvedServiceOptions } from '../options/service-options.js';
-import { type HistogramBuckets, type HistogramRule, type MetricSpec, type RecordingRule } from '../schemas/schema.js';
+import { type SloTargets, withTargets } from '../options/slo-options.js';
+import { type HistogramBuckets, type HistogramKey, type HistogramRule, type MetricSpec, type RecordingRule } from '../schemas/schema.js';
 import { logBucketsFromEnv, resolveBuckets } from '../schemas/buckets.js';
 import { BUCKETS_ENV_NAMES, DYNAMO_FRONTEND_BUCKETS } from '../schemas/dynamo-frontend.schema.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type Measured, type MetricFamily, labelKey } from '../store/metric-family.js';
@@ -8,6 +9,14 @@ import { type CounterBinding, type RequestCounters, RequestSeries } from './requ
 
 /** The latency histograms: their samples carry exemplars, and they keep native buckets with the option. */
 const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'timeToFirstContentToken', 'interTokenLatency']);
+
+/** The histograms that gain the targets of an objective as bucket bounds, so that PromQL over their buckets agrees with its counter. */
+const SLO_BOUNDS: Partial<Record<HistogramKey, keyof SloTargets>> = {
+  requestDuration: 'duration',
+  embeddingLatency: 'duration',
+  timeToFirstToken: 'timeToFirstToken',
+  interTokenLatency: 'timePerOutputToken',
+};
 
 /** What the gauges measure when they are read. */
 export interface GaugeSources {
@@ -75,6 +84,7 @@ export class SchemaFamilies {
       if (
         (spec.tokens && !options.streamingMetrics) ||
         (spec.answer !== undefined && !options.answerMetrics[spec.answer]) ||
+        (spec.slo && options.slo === undefined) ||
         (spec.rule === 'ready' && !options.modelReady)
       ) {
         continue;
@@ -92,6 +102,8 @@ export class SchemaFamilies {
       toolCalls: this.counterBindings.get('toolCalls'),
       reasoningTokens: this.counterBindings.get('reasoningTokens'),
       cachedPromptTokens: this.cachedPromptTokens(),
+      sloRequests: this.counterBindings.get('sloRequests'),
+      goodputTokens: this.counterBindings.get('goodputTokens'),
     };
   }
 
@@ -140,8 +152,10 @@ export class SchemaFamilies {
     if (spec.type === 'histogram') {
       const { key, defaults } = spec.buckets;
       const latency = LATENCY_RULES.has(spec.rule);
+      const objective = SLO_BOUNDS[key];
+      const bounds = resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults);
       family = new HistogramFamily(name, spec.help, labelNames, {
-        bounds: resolveBuckets(`buckets.${key}`, buckets[key] ?? defaults),
+        bounds: objective && this.options.slo ? withTargets(bounds, this.options.slo.targetsOf(objective)) : bounds,
         exemplars: exemplars && latency,
         native: latency ? nativeHistograms : undefined,
       });

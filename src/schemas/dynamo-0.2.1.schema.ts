@@ -1,5 +1,6 @@
 import { ErrorType } from '../labels/label-values.js';
 import { answerMetrics } from './answer.schema.js';
+import { SLO_METRICS } from './slo.schema.js';
 import type { LabelName, Schema } from './schema.js';
 
 export const DEFAULT_PREFIX = 'nv_llm';
@@ -89,5 +90,6 @@ export const DYNAMO_0_2_1: Schema = {
       tokens: true,
     },
     ...answerMetrics(TIME_TO_FIRST_TOKEN_BUCKETS, 'cachedPromptTokensOnSuccess'),
+    ...SLO_METRICS,
   ],
 };

@@ -1,6 +1,7 @@
 import { ErrorType } from '../labels/label-values.js';
 import type { LogBuckets } from './buckets.js';
 import { answerMetrics } from './answer.schema.js';
+import { SLO_METRICS } from './slo.schema.js';
 import { ERROR_TYPES_0_2_1 } from './dynamo-0.2.1.schema.js';
 import type { HistogramKey, LabelName, Schema } from './schema.js';
 
@@ -154,5 +155,6 @@ export const DYNAMO_FRONTEND: Schema = {
       buckets: { key: 'embeddingLatency', defaults: DYNAMO_FRONTEND_BUCKETS.embeddingLatency },
     },
     ...answerMetrics(DYNAMO_FRONTEND_BUCKETS.timeToFirstContentToken, 'cachedPromptTokens'),
+    ...SLO_METRICS,
   ],
 };

@@ -58,6 +58,10 @@ export type RecordingRule =
   | 'cachedPromptTokens'
   /** Counter: the usage's cached prompt tokens of a request that succeeded, by model (as `inputTokensOnSuccess` counts its prompt). */
   | 'cachedPromptTokensOnSuccess'
+  /** Counter: +1 per service-level objective of the `slo` option a request's value is known for, met or missed, and for `all` of them, when it ends. */
+  | 'sloRequests'
+  /** Counter: the output tokens of a request that met all its service-level objectives, when it ends. */
+  | 'goodputTokens'
   | HistogramRule;
 
 /** The histograms whose buckets the `buckets` option sets. */
@@ -78,7 +82,7 @@ export type HistogramBuckets = Partial<Record<HistogramKey, BucketsOption>>;
 /** @deprecated the former name of `HistogramBuckets`. */
 export type StreamingBuckets = HistogramBuckets;
 
-export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type' | 'finish_reason' | 'outcome';
+export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type' | 'finish_reason' | 'outcome' | 'slo';
 
 /** The metrics read from what an answer says, each with its own switch in the `answerMetrics` option. */
 export const ANSWER_METRICS = ['finishReasons', 'toolCalls', 'reasoningTokens', 'cachedTokens', 'timeToFirstContentToken'] as const;
@@ -103,6 +107,8 @@ interface MetricSpecBase {
   readonly tokens?: boolean;
   /** A metric read from what the answer says: left out when the `answerMetrics` option turns it off. */
   readonly answer?: AnswerMetric;
+  /** A metric of the service-level objectives: only with the `slo` option. */
+  readonly slo?: true;
 }
 
 /** One metric of a schema: a counter or gauge, or a histogram with its buckets. */
@@ -144,6 +150,8 @@ export const LABELLED_BY_DEFAULT: ReadonlySet<RecordingRule> = new Set<Recording
   'reasoningTokens',
   'cachedPromptTokens',
   'cachedPromptTokensOnSuccess',
+  'sloRequests',
+  'goodputTokens',
 ]);
 
 /** Whether the families of `rule` are measured per request, and so can carry a request label (readiness and disconnects are not). */

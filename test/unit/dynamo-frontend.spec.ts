@@ -32,13 +32,13 @@ describe('the dynamo-frontend schema', () => {
 
   const text = () => registry.metrics();
 
-  it("is the table of the reference: names, types, labels and help texts, in its order, then this library's answer metrics", () => {
-    const rows = DYNAMO_FRONTEND.metrics.map(({ suffix, type, labels, help, answer }) => ({
+  it("is the table of the reference: names, types, labels and help texts, in its order, then this library's answer and SLO metrics", () => {
+    const rows = DYNAMO_FRONTEND.metrics.map(({ suffix, type, labels, help, answer, slo }) => ({
       row: [suffix, type, [...labels], help],
-      answer,
+      ours: answer !== undefined || slo === true,
     }));
-    expect(rows.filter(({ answer }) => answer === undefined).map(({ row }) => row)).toEqual(REFERENCE);
-    expect(rows.slice(REFERENCE.length).every(({ answer }) => answer !== undefined)).toBe(true);
+    expect(rows.filter(({ ours }) => !ours).map(({ row }) => row)).toEqual(REFERENCE);
+    expect(rows.slice(REFERENCE.length).every(({ ours }) => ours)).toBe(true);
   });
 
   it('exposes every metric under dynamo_frontend_ with its help text and type', async () => {

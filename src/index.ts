@@ -63,6 +63,15 @@ export { type BucketsOption, type LogBuckets, logBuckets } from './schemas/bucke
 export type { NativeHistogramOptions } from './store/native-histogram.js';
 export type { TokenUsage } from './openai/openai-payload.js';
 
+// The Prometheus rules of the metrics (`npx nestjs-llm-metrics rules`).
+export {
+  ATTAINMENT_WINDOWS,
+  type PrometheusRule,
+  type PrometheusRuleFile,
+  type PrometheusRulesOptions,
+  prometheusRules,
+} from './mixin/prometheus-rules.js';
+
 // Serving the metrics yourself (`controller: false`).
 export { type ExpositionFormat, PROTOBUF_EXPOSITION_CONTENT_TYPE, expositionFormatFor } from './exposition/format-negotiation.js';
 export type { TextFormat } from './exposition/text-format.js';

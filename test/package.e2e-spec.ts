@@ -87,6 +87,8 @@ describe('the packed tarball', () => {
       'CHANGELOG.md',
       'docs/recipes.md',
       'docs/api.md',
+      'docs/runbook.md',
+      'bin/nestjs-llm-metrics.mjs',
       'grafana/llm-metrics.json',
       'grafana/llm-metrics-dynamo-frontend.json',
     ]) {
@@ -158,6 +160,18 @@ describe('the packed tarball', () => {
       'nv_llm_http_service_requests_total{model="consumer-model",endpoint="chat_completions",request_type="unary",status="success"} 1',
     );
     expect(output).toContain('count=1');
+
+    // The bin, as `npx nestjs-llm-metrics rules` runs it from the installed package.
+    const rules = execFileSync(
+      process.execPath,
+      [join(modules, 'nestjs-llm-metrics/bin/nestjs-llm-metrics.mjs'), 'rules', '--prefix', 'app'],
+      {
+        cwd: consumer,
+        encoding: 'utf8',
+      },
+    );
+    expect(rules).toContain('record: job_model_endpoint:app_http_service_requests:rate5m');
+    expect(rules).toContain('alert: LlmSloBudgetBurnFast');
   });
 
   it('installs from the npm registry into a CommonJS NestJS 11 app, compiles against its types and tracks requests', () => {

@@ -31,6 +31,8 @@ export interface PrometheusOptions {
   readyTimeoutMs?: number;
   /** Feature flags, each given as `--enable-feature=<flag>` (e.g. `exemplar-storage`). */
   features?: string[];
+  /** Rule files to load (absolute paths), evaluated every `intervalSeconds`. */
+  ruleFiles?: string[];
 }
 
 /** A sample of an instant vector, its value parsed (`NaN`, `±Inf` included). */
@@ -109,12 +111,13 @@ export function requirePrometheus(): string {
 }
 
 /** The YAML config (JSON-quoted strings) for `jobs`. */
-export function prometheusConfig(jobs: ScrapeJob[], intervalSeconds = 1): string {
+export function prometheusConfig(jobs: ScrapeJob[], intervalSeconds = 1, ruleFiles: string[] = []): string {
   const lines = [
     'global:',
     `  scrape_interval: ${intervalSeconds}s`,
     `  scrape_timeout: ${intervalSeconds}s`,
     `  evaluation_interval: ${intervalSeconds}s`,
+    ...(ruleFiles.length === 0 ? [] : ['rule_files:', ...ruleFiles.map((file) => `  - ${JSON.stringify(file)}`)]),
     'scrape_configs:',
   ];
   for (const job of jobs) {
@@ -175,7 +178,7 @@ export function parseSampleValue(raw: string): number {
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
   requirePrometheus();
   const dir = await mkdtemp(join(tmpdir(), 'llm-metrics-prometheus-'));
-  const config = prometheusConfig(options.jobs, options.intervalSeconds ?? 1);
+  const config = prometheusConfig(options.jobs, options.intervalSeconds ?? 1, options.ruleFiles);
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, config);
   const attempts = 3;

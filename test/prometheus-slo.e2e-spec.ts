@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { AppModule } from '../sample/app.module.js';
 import { type SchemaName, type SloOption, prometheusRules } from '../src/index.js';
 import { ruleFileYaml } from '../src/mixin/rules-cli.js';
+import { EASY, EASY_TARGETS, HARD, HARD_TARGETS } from './app/slo-targets.js';
 import { loadDashboard, panelQueries, panelsOfRow, substitute } from './support/grafana.js';
 import { type RunningApp, startApp } from './support/http.js';
 import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
@@ -17,17 +18,8 @@ import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus,
  * traffic implies.
  */
 
-const EASY = 'mock-easy';
-const HARD = 'mock-hard';
-/** Margins of 10× either way: EASY meets every objective, HARD misses every one. */
-const SLO: SloOption = {
-  chat_completions: {
-    models: {
-      [EASY]: { timeToFirstToken: 9.5, timePerOutputToken: 0.75, duration: 45 },
-      [HARD]: { timeToFirstToken: 0.0015, timePerOutputToken: 0.0015, duration: 0.0015 },
-    },
-  },
-};
+/** EASY meets every objective, HARD misses every one. */
+const SLO: SloOption = { chat_completions: { models: { [EASY]: EASY_TARGETS, [HARD]: HARD_TARGETS } } };
 const REPLICAS: { schema: SchemaName; job: string; prefix: string; dashboard: string }[] = [
   { schema: 'dynamo-0.2.1', job: 'llm-0-2-1', prefix: 'nv_llm_http_service_', dashboard: '../grafana/llm-metrics.json' },
   { schema: 'dynamo-frontend', job: 'llm-frontend', prefix: 'dynamo_frontend_', dashboard: '../grafana/llm-metrics-dynamo-frontend.json' },

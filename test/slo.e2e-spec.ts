@@ -4,23 +4,13 @@ import type { SloOption } from '../src/index.js';
 import { hasSample, samplesOf, sumOf, valueOf } from './support/exposition.js';
 import { ADAPTERS, type RunningApp, eventually, postJson, scrape, startApp } from './support/http.js';
 import { promtoolCheck } from './support/promtool.js';
+import { EASY, EASY_TARGETS, HARD, HARD_TARGETS } from './app/slo-targets.js';
 
 const P = 'nv_llm_http_service_';
 const SLO = `${P}slo_requests_total`;
-/** Meets every objective: its targets are far above what the mock engine takes (20 ms a token, 16 tokens). */
-const EASY = 'mock-easy';
-/** Misses every objective: its targets are far below what the engine takes. */
-const HARD = 'mock-hard';
-
-/** Targets with margins of 10× and more either way, none a bound of the schema's buckets: no timing of the machine decides an outcome. */
+/** EASY meets every objective, HARD misses every one but in the relaxed tier. */
 const SLO_TARGETS: SloOption = {
-  chat_completions: {
-    models: {
-      [EASY]: { timeToFirstToken: 9.5, timePerOutputToken: 0.75, duration: 45 },
-      [HARD]: { timeToFirstToken: 0.0015, timePerOutputToken: 0.0015, duration: 0.0015 },
-    },
-    tiers: { relaxed: { timeToFirstToken: 9.5, timePerOutputToken: 0.75, duration: 45 } },
-  },
+  chat_completions: { models: { [EASY]: EASY_TARGETS, [HARD]: HARD_TARGETS }, tiers: { relaxed: EASY_TARGETS } },
   embeddings: { duration: 30 },
 };
 

@@ -152,7 +152,8 @@ export type SloOutcome = (typeof SloOutcome)[keyof typeof SloOutcome];
 /** The `model` label value recorded when the request's model cannot be used as a label. */
 export const UNKNOWN_MODEL = 'unknown_model';
 
-const ENDPOINT_NAME = /^[a-z][a-z0-9_]*$/;
+/** What an `endpoint` label value matches. */
+export const ENDPOINT_NAME = /^[a-z][a-z0-9_]*$/;
 
 /**
  * Returns `endpoint` if it can be an `endpoint` label value.

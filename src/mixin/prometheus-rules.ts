@@ -1,6 +1,6 @@
-import { checkPrefix } from '../options/service-options.js';
+import { invalidOption } from '../options/option-error.js';
+import { checkPrefix, checkSchema } from '../options/service-options.js';
 import type { SchemaName } from '../schemas/schema.js';
-import { SCHEMAS } from '../schemas/schemas.js';
 
 /** What the rules are generated for. */
 export interface PrometheusRulesOptions {
@@ -71,7 +71,7 @@ const BY = 'job, model, endpoint';
 
 function checkShare(option: string, value: number): number {
   if (!(typeof value === 'number' && value > 0 && value < 1)) {
-    throw new TypeError(`nestjs-llm-metrics: option "${option}" must be a number between 0 and 1 (exclusive), got ${String(value)}`);
+    throw invalidOption(option, 'a number between 0 and 1 (exclusive)', value);
   }
   return value;
 }
@@ -92,13 +92,7 @@ function number(value: number): string {
  * @throws TypeError naming a bad option.
  */
 export function prometheusRules(options: PrometheusRulesOptions = {}): { recording: PrometheusRuleFile; alerts: PrometheusRuleFile } {
-  const name = options.schema ?? 'dynamo-0.2.1';
-  const schema = Object.hasOwn(SCHEMAS, name) ? SCHEMAS[name] : undefined;
-  if (schema === undefined) {
-    throw new TypeError(
-      `nestjs-llm-metrics: option "schema" must be one of ${Object.keys(SCHEMAS).join(', ')}, got ${String(options.schema)}`,
-    );
-  }
+  const schema = checkSchema(options.schema);
   const prefix = checkPrefix(options.prefix ?? schema.defaultPrefix);
   const objective = checkShare('objective', options.objective ?? 0.99);
   const errorRatio = checkShare('errorRatio', options.errorRatio ?? 0.05);

@@ -61,6 +61,8 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
   private answer: AnswerReader | undefined;
   /** With `serverTiming`: seconds from the start to the route's answer (its first value). */
   private answeredAfter: number | undefined;
+  /** The names of the request's `tools`, read with the first tool call; `null` before. */
+  private toolNames: ReadonlySet<string> | undefined | null = null;
 
   constructor(
     readonly guard: InflightGuard,
@@ -129,7 +131,7 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
   /** A parsed payload of the answer: its finish reasons and tool calls. */
   read(payload: Record<string, unknown>): void {
     if (this.readsFinishReasons || this.readsToolCalls) {
-      this.answer ??= new AnswerReader(this, () => toolNamesOf(this.request.body));
+      this.answer ??= new AnswerReader(this, () => this.toolsOfRequest());
       this.answer.read(payload);
     }
   }
@@ -203,8 +205,16 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
   recordToolCall(call: ToolCallOutcome | { name: string; arguments: unknown }): void {
     this.readsToolCalls = false;
     this.guard.recordToolCall(
-      typeof call === 'object' && call !== null ? judgeToolCall(call.name, call.arguments, toolNamesOf(this.request.body)) : call,
+      typeof call === 'object' && call !== null ? judgeToolCall(call.name, call.arguments, this.toolsOfRequest()) : call,
     );
+  }
+
+  /** The names of the request's `tools` (`toolNamesOf`), read once. */
+  private toolsOfRequest(): ReadonlySet<string> | undefined {
+    if (this.toolNames === null) {
+      this.toolNames = toolNamesOf(this.request.body);
+    }
+    return this.toolNames;
   }
 
   /** From the handler: the request's token usage. */

@@ -1,4 +1,5 @@
 import { ToolCallOutcome } from '../labels/label-values.js';
+import { asRecord } from './openai-payload.js';
 
 /** Where an `AnswerReader` reports what it reads, as it reads it. */
 export interface AnswerSink {
@@ -20,10 +21,6 @@ interface OpenToolCall {
   name: string | undefined;
   arguments: string;
   tooLong: boolean;
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
 /** Whether a call's arguments parse as JSON: a string of JSON, or (some servers send them so) a JSON value already. */

@@ -39,7 +39,8 @@ function isNonEmptyString(value: unknown): boolean {
   return typeof value === 'string' && value.length > 0;
 }
 
-function asRecord(value: unknown): Record<string, unknown> | undefined {
+/** `value` as an object to read fields of, if it is one. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 

@@ -1,3 +1,8 @@
+/** Whether an option's value is a plain object (not `null`, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** How a bad configuration value is shown in an error message. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') {

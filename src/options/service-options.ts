@@ -17,7 +17,7 @@ import {
 } from '../schemas/schema.js';
 import { SCHEMAS } from '../schemas/schemas.js';
 import { NativeHistogram, type NativeHistogramOptions } from '../store/native-histogram.js';
-import { assertKnownKeys, invalidOption } from './option-error.js';
+import { assertKnownKeys, invalidOption, isObject } from './option-error.js';
 import { type SloOption, SloPolicy } from './slo-options.js';
 
 /** A monotonic clock in milliseconds. */
@@ -162,10 +162,6 @@ const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
   'quantile',
 ]);
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function optionalFunction<T>(option: string, value: T, expected: string): T {
   if (value !== undefined && typeof value !== 'function') {
     throw invalidOption(option, expected, value);
@@ -188,7 +184,8 @@ export function checkPrefix(prefix: unknown): string {
   return prefix;
 }
 
-function checkSchema(schema: unknown): Schema {
+/** The `schema` option: a schema's name (default `'dynamo-0.2.1'`). */
+export function checkSchema(schema: unknown): Schema {
   if (schema === undefined) {
     return SCHEMAS['dynamo-0.2.1'];
   }

@@ -1,5 +1,5 @@
-import { Endpoint, SloObjective } from '../labels/label-values.js';
-import { assertKnownKeys, invalidOption, nearestName } from './option-error.js';
+import { ENDPOINT_NAME, Endpoint } from '../labels/label-values.js';
+import { assertKnownKeys, invalidOption, isObject, nearestName } from './option-error.js';
 
 /** Service-level targets of requests, in seconds: each one a service-level objective, counted met or missed. */
 export interface SloTargets {
@@ -27,15 +27,9 @@ export interface EndpointSloTargets extends SloTargets {
  */
 export type SloOption = Readonly<Record<string, EndpointSloTargets>>;
 
-/** The key of each objective in the targets, and its `slo` label value. */
-const OBJECTIVES = [
-  ['timeToFirstToken', SloObjective.TimeToFirstToken],
-  ['timePerOutputToken', SloObjective.TimePerOutputToken],
-  ['duration', SloObjective.Duration],
-] as const;
-type TargetKey = (typeof OBJECTIVES)[number][0];
-const TARGET_KEYS: readonly string[] = OBJECTIVES.map(([key]) => key);
-const ENDPOINT_NAME = /^[a-z][a-z0-9_]*$/;
+/** The key of each objective in the targets. */
+type TargetKey = keyof SloTargets;
+const TARGET_KEYS: readonly TargetKey[] = ['timeToFirstToken', 'timePerOutputToken', 'duration'];
 const KNOWN_ENDPOINTS: readonly string[] = ['default', ...Object.values(Endpoint)];
 
 /** Checks an endpoint key: `default`, or an endpoint name; a near miss of a known one (`chatCompletions`) is a typo. */
@@ -57,10 +51,6 @@ export interface ResolvedSloTargets {
   readonly timeToFirstToken: number | undefined;
   readonly timePerOutputToken: number | undefined;
   readonly duration: number | undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Checks targets at `path`: each a positive, finite number of seconds. */

@@ -310,7 +310,7 @@ export class InflightGuard implements Disposable {
       status: this.currentStatus,
       errorType: this.errorType,
       durationSeconds,
-      timeToFirstTokenSeconds: first === undefined ? undefined : (first - this.startedAt) / 1000,
+      timeToFirstTokenSeconds: this.timeToFirstTokenSeconds,
       timePerOutputTokenSeconds: first !== undefined && laterTokens > 0 ? (this.lastOutputAt! - first) / 1000 / laterTokens : undefined,
       inputTokens: this.usage.prompt_tokens,
       outputTokens: this.knownOutputTokens,
@@ -325,8 +325,7 @@ export class InflightGuard implements Disposable {
     if (targets === undefined) {
       return undefined;
     }
-    const first = this.currentRequestType === REQUEST_TYPE_STREAM ? this.firstOutputAt : undefined;
-    const ttft = first === undefined ? undefined : (first - this.startedAt) / 1000;
+    const ttft = this.currentRequestType === REQUEST_TYPE_STREAM ? this.timeToFirstTokenSeconds : undefined;
     const succeeded = this.currentStatus === REQUEST_STATUS_SUCCESS;
     const inputs = { durationSeconds, timeToFirstTokenSeconds: ttft, outputTokens: this.knownOutputTokens, succeeded };
     return countObjectives(targets, inputs, this.counts, this.series);

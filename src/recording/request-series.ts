@@ -56,10 +56,10 @@ export class EndpointCounts {
   private readonly startedSeries: (CounterSeries | undefined)[] = [undefined, undefined];
   private readonly cancelledSeries: (CounterSeries | undefined)[] = [undefined, undefined];
   private rejectedSeries: CounterSeries | undefined;
-  private readonly finishReasonSeries = new Map<FinishReason, CounterSeries>();
-  private readonly toolCallSeries = new Map<ToolCallOutcome, CounterSeries>();
+  private readonly finishReasonSeries: Partial<Record<FinishReason, CounterSeries>> = {};
+  private readonly toolCallSeries: Partial<Record<ToolCallOutcome, CounterSeries>> = {};
   /** By objective: the series of `met` and of `missed`. */
-  private readonly sloSeries = new Map<SloObjective, Partial<Record<SloOutcome, CounterSeries>>>();
+  private readonly sloSeries: Partial<Record<SloObjective, Partial<Record<SloOutcome, CounterSeries>>>> = {};
 
   constructor(
     private readonly series: RequestSeries,
@@ -119,12 +119,7 @@ export class EndpointCounts {
   countFinishReason(reason: FinishReason): void {
     const binding = this.counters.finishReasons;
     if (binding !== undefined) {
-      let series = this.finishReasonSeries.get(reason);
-      if (series === undefined) {
-        series = this.bind(binding, { finish_reason: reason });
-        this.finishReasonSeries.set(reason, series);
-      }
-      series.add();
+      (this.finishReasonSeries[reason] ??= this.bind(binding, { finish_reason: reason })).add();
     }
   }
 
@@ -132,12 +127,7 @@ export class EndpointCounts {
   countToolCalls(outcome: ToolCallOutcome, count: number): void {
     const binding = this.counters.toolCalls;
     if (binding !== undefined) {
-      let series = this.toolCallSeries.get(outcome);
-      if (series === undefined) {
-        series = this.bind(binding, { outcome });
-        this.toolCallSeries.set(outcome, series);
-      }
-      series.add(count);
+      (this.toolCallSeries[outcome] ??= this.bind(binding, { outcome })).add(count);
     }
   }
 
@@ -145,12 +135,7 @@ export class EndpointCounts {
   countObjective(objective: SloObjective, outcome: SloOutcome): void {
     const binding = this.counters.sloRequests;
     if (binding !== undefined) {
-      let outcomes = this.sloSeries.get(objective);
-      if (outcomes === undefined) {
-        outcomes = {};
-        this.sloSeries.set(objective, outcomes);
-      }
-      (outcomes[outcome] ??= this.bind(binding, { slo: objective, outcome })).add();
+      ((this.sloSeries[objective] ??= {})[outcome] ??= this.bind(binding, { slo: objective, outcome })).add();
     }
   }
 

@@ -31,10 +31,19 @@ export default tseslint.config(
             },
             {
               target: ['./src/labels', './src/schemas', './src/openai', './src/opentelemetry', './src/options'],
-              from: ['./src/recording', './src/exposition', './src/nest'],
+              from: ['./src/recording', './src/gateway', './src/exposition', './src/nest'],
               message: 'Label rules, schemas, payload readers and options depend on no layer above them.',
             },
-            { target: ['./src/recording', './src/exposition'], from: './src/nest', message: 'Only the Nest glue depends on Nest.' },
+            {
+              target: './src/gateway',
+              from: ['./src/recording', './src/exposition', './src/nest'],
+              message: 'The gateway records into the store, below the recording of requests.',
+            },
+            {
+              target: ['./src/recording', './src/gateway', './src/exposition'],
+              from: './src/nest',
+              message: 'Only the Nest glue depends on Nest.',
+            },
           ],
         },
       ],

@@ -19,6 +19,9 @@ import { EmbeddingsService } from './openai/embeddings.service.js';
 import { OpenAiController } from './openai/openai.controller.js';
 import { ResponsesController } from './openai/responses.controller.js';
 import { ResponsesService } from './openai/responses.service.js';
+import { GATEWAY_PRICES, type GatewayConfig, gatewayFromEnv } from './gateway/gateway.config.js';
+import { GatewayController } from './gateway/gateway.controller.js';
+import { GATEWAY_CONFIG, UpstreamClient } from './gateway/upstream-client.service.js';
 
 /** Settings of the sample app, mostly for tests. */
 export interface SampleOptions {
@@ -38,6 +41,12 @@ export interface SampleOptions {
    * metrics get a `tenant` label.
    */
   apiKeys?: Record<string, string>;
+  /**
+   * Be a gateway to this OpenAI-compatible upstream rather than serve the mock
+   * engine (default: `UPSTREAM_URL` and its companions from the environment;
+   * unset: the mock engine).
+   */
+  upstream?: GatewayConfig;
   /** Options of `LlmMetricsModule.forRoot()`, over the sample's (e.g. `{ registry }`). */
   metrics?: Partial<LlmMetricsModuleOptions & LlmMetricsModuleExtras>;
 }
@@ -140,10 +149,52 @@ function apiKeysFromEnv(): Record<string, string> {
 export class AppModule {
   /** The app module, configured with `options`. */
   static register(options: SampleOptions = {}): DynamicModule {
-    const failures = options.failures ?? failuresFromEnv();
-    const models = [...new Set([...(options.models ?? DEFAULT_MOCK_MODELS), ...Object.keys(failures)])];
+    const gateway = options.upstream ?? gatewayFromEnv();
     const metricsToken = options.metricsToken ?? (process.env.METRICS_TOKEN || undefined);
     const apiKeys = new Map(Object.entries(options.apiKeys ?? apiKeysFromEnv()));
+    const { isGlobal, path, controller, guards, labels, ...metrics } = options.metrics ?? {};
+    const slo = sloFromEnv();
+    const metricsOptions: LlmMetricsModuleOptions = {
+      schema: schemaFromEnv(),
+      // GenAI metrics through the global MeterProvider, and trace exemplars on the histograms.
+      openTelemetry: flagFromEnv('METRICS_OPENTELEMETRY'),
+      exemplars: flagFromEnv('METRICS_EXEMPLARS'),
+      // Native histograms of the latencies, for a Prometheus started with --enable-feature=native-histograms.
+      nativeHistograms: flagFromEnv('METRICS_NATIVE_HISTOGRAMS'),
+      // What the answers were (finish reasons, tool calls, reasoning and cached tokens), and the time to first content token.
+      answerMetrics: true,
+      // Service-level objectives, counted met or missed exactly at their targets (SLO_* variables).
+      ...(slo && { slo }),
+      // Who used it: the tenant of the request's API key, noted by ApiKeyGuard (bounded: at most 100 tenants, forgotten after an idle hour).
+      labels: { ...(apiKeys.size > 0 && { tenant: { from: (request) => (request as TenantRequest).tenant } }), ...labels },
+    };
+    const extras = {
+      // With a token, only a scraper that sends it reads the metrics.
+      guards: guards ?? (metricsToken ? [new MetricsTokenGuard(metricsToken)] : []),
+      isGlobal,
+      path,
+      controller,
+    };
+    const shared = [{ provide: API_KEYS, useValue: apiKeys }, ApiKeyGuard];
+    if (gateway) {
+      return {
+        module: AppModule,
+        imports: [
+          LlmMetricsModule.forRoot({
+            ...metricsOptions,
+            // The upstream calls (each retry too), the gateway's own time, rate limits, and the cost at the config's prices.
+            upstream: { providers: [gateway.provider ?? 'openai'] },
+            prices: gateway.prices ?? GATEWAY_PRICES,
+            ...metrics,
+            ...extras,
+          }),
+        ],
+        controllers: [GatewayController],
+        providers: [{ provide: GATEWAY_CONFIG, useValue: gateway }, UpstreamClient, ...shared],
+      };
+    }
+    const failures = options.failures ?? failuresFromEnv();
+    const models = [...new Set([...(options.models ?? DEFAULT_MOCK_MODELS), ...Object.keys(failures)])];
     // One engine module, imported here and by the metrics module, which reads its readiness.
     const engine = MockEngineModule.register({
       models,
@@ -151,8 +202,6 @@ export class AppModule {
       capacity: options.capacity ?? capacityFromEnv(),
       tokenDelayMs: options.tokenDelayMs ?? tokenDelayFromEnv(),
     });
-    const { isGlobal, path, controller, guards, labels, ...metrics } = options.metrics ?? {};
-    const slo = sloFromEnv();
     return {
       module: AppModule,
       imports: [
@@ -160,42 +209,20 @@ export class AppModule {
           imports: [engine],
           inject: [MockEngineService],
           useFactory: (mockEngine: MockEngineService): LlmMetricsModuleOptions => ({
-            schema: schemaFromEnv(),
+            ...metricsOptions,
             // Only the served models get a series of their own; any other name is
             // recorded as `unknown_model`, so clients cannot create series at will.
             models,
             // `model_ready` of the dynamo-frontend schema, read at every scrape.
             modelReady: () => mockEngine.readiness(),
-            // GenAI metrics through the global MeterProvider, and trace exemplars on the histograms.
-            openTelemetry: flagFromEnv('METRICS_OPENTELEMETRY'),
-            exemplars: flagFromEnv('METRICS_EXEMPLARS'),
-            // Native histograms of the latencies, for a Prometheus started with --enable-feature=native-histograms.
-            nativeHistograms: flagFromEnv('METRICS_NATIVE_HISTOGRAMS'),
-            // What the answers were (finish reasons, tool calls, reasoning and cached tokens), and the time to first content token.
-            answerMetrics: true,
-            // Service-level objectives, counted met or missed exactly at their targets (SLO_* variables).
-            ...(slo && { slo }),
-            // Who used it: the tenant of the request's API key, noted by ApiKeyGuard (bounded: at most 100 tenants, forgotten after an idle hour).
-            labels: { ...(apiKeys.size > 0 && { tenant: { from: (request) => (request as TenantRequest).tenant } }), ...labels },
             ...metrics,
           }),
-          // With a token, only a scraper that sends it reads the metrics.
-          guards: guards ?? (metricsToken ? [new MetricsTokenGuard(metricsToken)] : []),
-          isGlobal,
-          path,
-          controller,
+          ...extras,
         }),
         engine,
       ],
       controllers: [OpenAiController, ChatSseController, ResponsesController],
-      providers: [
-        ChatCompletionsService,
-        CompletionsService,
-        EmbeddingsService,
-        ResponsesService,
-        { provide: API_KEYS, useValue: apiKeys },
-        ApiKeyGuard,
-      ],
+      providers: [ChatCompletionsService, CompletionsService, EmbeddingsService, ResponsesService, ...shared],
     };
   }
 }

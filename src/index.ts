@@ -19,6 +19,8 @@ export { LlmMetricsService } from './recording/llm-metrics.service.js';
 export { InflightGuard } from './recording/inflight-guard.js';
 export type { AnswerMetricsOptions, Clock, LlmMetricsServiceOptions } from './options/service-options.js';
 export type { EndpointSloTargets, SloOption, SloTargets } from './options/slo-options.js';
+export type { PricesOption, TokenPrices, TokenType, UpstreamOptions } from './options/gateway-options.js';
+export type { Fetch, UpstreamFetchOptions } from './gateway/instrumented-fetch.js';
 
 // Label values and the label rules.
 export {
@@ -38,6 +40,7 @@ export {
   ToolCallOutcome,
   UNKNOWN_MODEL,
 } from './labels/label-values.js';
+export { DEFAULT_MAX_PROVIDERS, LOCAL_PROVIDER, OTHER_PROVIDER } from './labels/provider-label.policy.js';
 export { DEFAULT_MAX_MODELS, MAX_MODEL_NAME_LENGTH, type ModelAllowList, ModelLabelPolicy } from './labels/model-label.policy.js';
 export {
   DEFAULT_LABEL_TTL_MS,
@@ -51,6 +54,7 @@ export {
 export type { AnswerMetric, HistogramBuckets, HistogramKey, SchemaName, StreamingBuckets } from './schemas/schema.js';
 export {
   DEFAULT_PREFIX,
+  GATEWAY_OVERHEAD_BUCKETS,
   INPUT_SEQUENCE_TOKENS_BUCKETS,
   INTER_TOKEN_LATENCY_BUCKETS,
   OUTPUT_SEQUENCE_TOKENS_BUCKETS,

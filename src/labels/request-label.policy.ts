@@ -153,6 +153,11 @@ export class RequestLabels {
     return this.policies.map((policy) => policy.acquire(source, now, makeRoom));
   }
 
+  /** The value of each label (in `names` order) of what has none: its `missing` value. */
+  missingValues(): string[] {
+    return this.policies.map(({ missing }) => missing);
+  }
+
   /** A request with `values` ended at `now`. */
   release(values: readonly string[], now: number): void {
     this.policies.forEach((policy, i) => policy.release(values[i], now));

@@ -105,6 +105,8 @@ const MODULE_OPTIONS: Readonly<Record<keyof (LlmMetricsModuleOptions & LlmMetric
   labelTtl: true,
   slo: true,
   sloTierFrom: true,
+  upstream: true,
+  prices: true,
   isGlobal: true,
   path: true,
   controller: true,

@@ -80,6 +80,8 @@ export interface FinishedRequest {
   readonly responseModel: string | undefined;
   /** Its service-level objectives (the `slo` option), met or missed, `all` last; none without targets. */
   readonly objectives: readonly { readonly objective: SloObjective; readonly met: boolean }[] | undefined;
+  /** Whether it made upstream calls (the `upstream` option): their token usage is theirs, recorded by them. */
+  readonly calledUpstream: boolean;
 }
 
 /** The semantic conventions' `gen_ai.operation.name` of each known endpoint; a custom endpoint keeps its name. */
@@ -192,13 +194,13 @@ export class GenAiMetrics {
         );
       }
     }
-    if (request.inputTokens !== undefined) {
+    if (request.inputTokens !== undefined && !request.calledUpstream) {
       this.tokenUsage.record(request.inputTokens, {
         ...withRequestLabels(attributes, labels.inputTokens, request),
         'gen_ai.token.type': 'input',
       });
     }
-    if (request.outputTokens !== undefined) {
+    if (request.outputTokens !== undefined && !request.calledUpstream) {
       this.tokenUsage.record(request.outputTokens, {
         ...withRequestLabels(attributes, labels.outputTokens, request),
         'gen_ai.token.type': 'output',

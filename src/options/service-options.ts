@@ -1,6 +1,6 @@
-import { isAllowList, isUsableLabelValue } from '../labels/label-value.js';
+import { isAllowList } from '../labels/label-value.js';
 import { type ModelAllowList } from '../labels/model-label.policy.js';
-import { DEFAULT_LABEL_TTL_MS, MAX_LABEL_VALUE_LENGTH, type RequestLabelSpec } from '../labels/request-label.policy.js';
+import { DEFAULT_LABEL_TTL_MS, type RequestLabelSpec } from '../labels/request-label.policy.js';
 import type { MeterProviderLike } from '../opentelemetry/gen-ai-metrics.js';
 import { resolveBuckets } from '../schemas/buckets.js';
 import {
@@ -10,15 +10,15 @@ import {
   HISTOGRAM_KEYS,
   type HistogramBuckets,
   type HistogramKey,
-  LABELLED_BY_DEFAULT,
   type Schema,
   type SchemaName,
-  isPerRequest,
 } from '../schemas/schema.js';
 import { SCHEMAS } from '../schemas/schemas.js';
 import { NativeHistogram, type NativeHistogramOptions } from '../store/native-histogram.js';
 import { assertKnownKeys, invalidOption, isObject } from './option-error.js';
 import { type SloOption, SloPolicy } from './slo-options.js';
+import { type PricesOption, PriceTable, type UpstreamOptions, checkUpstream } from './gateway-options.js';
+import { checkLabels } from './label-options.js';
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
@@ -74,6 +74,10 @@ export interface LlmMetricsServiceOptions {
   slo?: SloOption;
   /** The tier of `slo` targets a request asks for, read from the `source` of `createInflightGuard` (a header, a claim); a name no target has is ignored. */
   sloTierFrom?: (source: unknown) => unknown;
+  /** Record the upstream calls made through `LlmMetricsService.fetch()` and the gateway's overhead: `true`, or `{ providers }` (the names recorded as themselves). */
+  upstream?: boolean | UpstreamOptions;
+  /** Prices per million tokens, by model (and provider): the cost of each request's tokens, counted exactly (`cost_total`). */
+  prices?: PricesOption;
   /** Monotonic clock in milliseconds (default `performance.now`); for tests. */
   clock?: Clock;
   /**
@@ -107,14 +111,15 @@ const SERVICE_OPTIONS: Readonly<Record<keyof LlmMetricsServiceOptions, true>> = 
   labelTtl: true,
   slo: true,
   sloTierFrom: true,
+  upstream: true,
+  prices: true,
   clock: true,
   onRecordError: true,
   onWarning: true,
 };
 export const SERVICE_OPTION_NAMES: readonly string[] = Object.keys(SERVICE_OPTIONS);
 
-/** The options of one request label, and of native histograms. */
-const LABEL_SPEC_OPTION_NAMES: readonly string[] = ['from', 'allow', 'max', 'missing', 'metrics'];
+/** The options of native histograms. */
 const NATIVE_HISTOGRAM_OPTION_NAMES: readonly string[] = ['schema', 'zeroThreshold', 'maxBuckets'];
 export const OPEN_TELEMETRY_OPTION_NAMES: readonly string[] = ['meterProvider', 'providerName'];
 
@@ -139,6 +144,9 @@ export interface ResolvedServiceOptions {
   readonly labels: Readonly<Record<string, RequestLabelSpec>>;
   readonly labelTtl: number;
   readonly slo: SloPolicy | undefined;
+  /** With the `upstream` option: the providers it lists, if any. */
+  readonly upstream: { readonly providers: readonly string[] | undefined } | undefined;
+  readonly prices: PriceTable | undefined;
   /** For each metric family of the schema, by suffix: the request labels it carries. */
   readonly carriedLabels: ReadonlyMap<string, readonly string[]>;
   readonly clock: Clock | undefined;
@@ -147,21 +155,6 @@ export interface ResolvedServiceOptions {
 }
 
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-/** Names a request label cannot take: the built-in labels, and those Prometheus gives a meaning. */
-const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'model',
-  'endpoint',
-  'request_type',
-  'status',
-  'error_type',
-  'finish_reason',
-  'outcome',
-  'slo',
-  'le',
-  'quantile',
-]);
-
 function optionalFunction<T>(option: string, value: T, expected: string): T {
   if (value !== undefined && typeof value !== 'function') {
     throw invalidOption(option, expected, value);
@@ -277,64 +270,6 @@ function checkOpenTelemetry(option: unknown): LlmMetricsServiceOptions['openTele
   return option as LlmMetricsServiceOptions['openTelemetry'];
 }
 
-/**
- * The `labels` option, checked against `schema`: for each of its metric
- * families by suffix, the names of the request labels it carries.
- */
-function checkLabels(labels: unknown, schema: Schema): Map<string, string[]> {
-  const carried = new Map<string, string[]>();
-  if (labels === undefined) {
-    return carried;
-  }
-  if (!isObject(labels)) {
-    throw invalidOption('labels', 'an object of label specs { from, allow?, max?, missing?, metrics? }', labels);
-  }
-  const families = new Map(schema.metrics.filter(({ rule }) => isPerRequest(rule)).map((spec) => [spec.suffix, spec.rule]));
-  for (const [name, spec] of Object.entries(labels)) {
-    const option = `labels.${name}`;
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
-      throw invalidOption('labels', `keyed by label names matching ${LABEL_NAME} (not starting with "__")`, name);
-    }
-    if (RESERVED_LABEL_NAMES.has(name)) {
-      throw invalidOption('labels', `keyed by names other than ${[...RESERVED_LABEL_NAMES].join(', ')}`, name);
-    }
-    if (!isObject(spec)) {
-      throw invalidOption(option, 'a label spec { from, allow?, max?, missing?, metrics? }', spec);
-    }
-    assertKnownKeys(option, spec, LABEL_SPEC_OPTION_NAMES);
-    const { from, allow, max, missing, metrics } = spec as Partial<RequestLabelSpec>;
-    if (typeof from !== 'function') {
-      throw invalidOption(`${option}.from`, 'a function (request) => value', from);
-    }
-    if (allow !== undefined && !isAllowList(allow)) {
-      throw invalidOption(`${option}.allow`, 'an array of values or a function (value) => boolean', allow);
-    }
-    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
-      throw invalidOption(`${option}.max`, 'a positive integer', max);
-    }
-    if (missing !== undefined && missing !== '' && !isUsableLabelValue(missing)) {
-      throw invalidOption(
-        `${option}.missing`,
-        `a string of at most ${MAX_LABEL_VALUE_LENGTH} characters, without control characters`,
-        missing,
-      );
-    }
-    if (metrics !== undefined && !(Array.isArray(metrics) && metrics.every((family) => families.has(family)))) {
-      throw invalidOption(
-        `${option}.metrics`,
-        `an array of metric names of the "${schema.name}" schema measured per request (${[...families.keys()].join(', ')})`,
-        metrics,
-      );
-    }
-    for (const [suffix, rule] of families) {
-      if (metrics ? metrics.includes(suffix) : LABELLED_BY_DEFAULT.has(rule)) {
-        carried.set(suffix, [...(carried.get(suffix) ?? []), name]);
-      }
-    }
-  }
-  return carried;
-}
-
 /** The `labelTtl` option: milliseconds, positive (`Infinity`: never). */
 function checkLabelTtl(labelTtl: unknown): number {
   if (labelTtl === undefined) {
@@ -386,6 +321,8 @@ export function resolveServiceOptions(prefix: unknown, options: LlmMetricsServic
     carriedLabels: checkLabels(options.labels, schema),
     labelTtl: checkLabelTtl(options.labelTtl),
     slo: SloPolicy.of(options.slo, optionalFunction('sloTierFrom', options.sloTierFrom, 'a function (request) => tier')),
+    upstream: checkUpstream(options.upstream),
+    prices: PriceTable.of(options.prices),
     clock: optionalFunction('clock', options.clock, 'a function () => milliseconds'),
     onRecordError: optionalFunction('onRecordError', options.onRecordError, 'a function (error) => void'),
     onWarning: optionalFunction('onWarning', options.onWarning, 'a function (message) => void'),

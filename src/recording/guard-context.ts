@@ -3,6 +3,7 @@ import type { Clock } from '../options/service-options.js';
 import type { SloPolicy } from '../options/slo-options.js';
 import type { Schema } from '../schemas/schema.js';
 import type { ErrorType } from '../labels/label-values.js';
+import type { UpstreamScope } from '../gateway/upstream-link.js';
 
 /** A guard not finished yet, as its service sees it. */
 export interface OpenGuard {
@@ -28,4 +29,6 @@ export interface GuardContext {
   readonly readsAnswers: boolean;
   /** The service-level objectives (the `slo` option), if any. */
   readonly slo: SloPolicy | undefined;
+  /** With the `upstream` option: which request an upstream call is made for. */
+  readonly upstreamScope: UpstreamScope | undefined;
 }

@@ -21,6 +21,7 @@ import { errorTypeForStatus } from '../schemas/schemas.js';
 import type { EndpointCounts, RequestSeries } from './request-series.js';
 import type { GuardContext } from './guard-context.js';
 import { countObjectives } from './slo-objectives.js';
+import { UpstreamLink } from '../gateway/upstream-link.js';
 
 const NO_USAGE: TokenUsage = {};
 
@@ -54,6 +55,8 @@ export class InflightGuard implements Disposable {
   private toolCalls: Map<ToolCallOutcome, number> | undefined;
 
   private readonly counts: EndpointCounts;
+  /** With the `upstream` option: what the upstream calls made for the request share with it. */
+  private readonly upstream: UpstreamLink | undefined;
 
   /** @internal created by `LlmMetricsService.createInflightGuard`. */
   constructor(
@@ -71,6 +74,17 @@ export class InflightGuard implements Disposable {
     series.queued += 1;
     this.counts.countStarted(requestType);
     context.open.add(this);
+    this.upstream = context.upstreamScope && new UpstreamLink(series.requestLabels, series.labelValues);
+  }
+
+  /**
+   * Runs `fn` as part of this request: with the `upstream` option, the calls
+   * made through `LlmMetricsService.fetch()` from it (and from the promises,
+   * timers and streams it starts) are this request's upstream calls.
+   */
+  run<T>(fn: () => T): T {
+    const scope = this.context.upstreamScope;
+    return scope === undefined || this.upstream === undefined ? fn() : scope.run(this.upstream, fn);
   }
 
   /** The `model` label value this request is recorded under. */
@@ -280,8 +294,10 @@ export class InflightGuard implements Disposable {
       if (this.endpoint === Endpoint.Embeddings) {
         this.observe('embeddingDuration', seconds);
       }
-      this.observeLengths();
+      const succeeded = this.currentStatus === REQUEST_STATUS_SUCCESS;
+      series.observeLengths(this.usage, this.outputTokens, succeeded, this.currentRequestType === REQUEST_TYPE_STREAM);
       this.countAnswer();
+      this.countGateway(now, seconds);
       const objectives = this.countObjectives(seconds);
       this.context.onFinished?.(this.measured(seconds, objectives));
     } catch (err) {
@@ -316,7 +332,22 @@ export class InflightGuard implements Disposable {
       outputTokens: this.knownOutputTokens,
       responseModel: this.responseModel,
       objectives,
+      calledUpstream: (this.upstream?.calls ?? 0) > 0,
     };
+  }
+
+  /**
+   * A request that called upstream: its overhead, the time no upstream call
+   * of it was in flight. One that called none answered itself: the cost of
+   * its usage (its calls' usage is their own cost, counted once, by them).
+   */
+  private countGateway(now: number, durationSeconds: number): void {
+    const calls = this.upstream?.calls ?? 0;
+    if (calls > 0) {
+      this.observe('gatewayOverhead', Math.max(0, durationSeconds - this.upstream!.upstreamMs(now) / 1000));
+    } else {
+      this.series.cost?.record(this.usage, this.outputTokens);
+    }
   }
 
   /** The service-level objectives of the request's endpoint and model (the `slo` option), met or missed. */
@@ -351,36 +382,6 @@ export class InflightGuard implements Disposable {
     const cachedTokens = this.usage.prompt_tokens_details?.cached_tokens;
     if (cachedTokens !== undefined) {
       this.series.countCachedPromptTokens(cachedTokens, this.currentStatus === REQUEST_STATUS_SUCCESS);
-    }
-  }
-
-  /** Input, output and cached lengths: those a schema takes on success, and those it takes whenever they are known. */
-  private observeLengths(): void {
-    const { prompt_tokens: promptTokens, completion_tokens: usageCompletion } = this.usage;
-    if (this.lastOutputAt === undefined && usageCompletion !== undefined && usageCompletion > 0) {
-      // An answer that came whole: its output tokens, now.
-      this.series.outputTokens?.add(usageCompletion);
-    }
-    if (this.currentStatus === REQUEST_STATUS_SUCCESS) {
-      if (promptTokens !== undefined) {
-        this.observe('inputTokensOnSuccess', promptTokens);
-      }
-      // A stream without usage: its counted tokens, even none.
-      const completionTokens = usageCompletion ?? (this.currentRequestType === REQUEST_TYPE_STREAM ? this.outputTokens : undefined);
-      if (completionTokens !== undefined) {
-        this.observe('outputTokensOnSuccess', completionTokens);
-      }
-    }
-    if (promptTokens !== undefined) {
-      this.observe('inputTokens', promptTokens);
-    }
-    const outputTokens = usageCompletion ?? this.outputTokens;
-    if (outputTokens > 0) {
-      this.observe('outputTokens', outputTokens);
-    }
-    const cachedTokens = this.usage.prompt_tokens_details?.cached_tokens;
-    if (cachedTokens !== undefined) {
-      this.observe('cachedTokens', cachedTokens);
     }
   }
 }

@@ -20,6 +20,10 @@ import type { GuardContext } from './guard-context.js';
 import { InflightGuard } from './inflight-guard.js';
 import { SchemaFamilies } from './schema-families.js';
 import { SeriesIndex } from './series-index.js';
+import { type Fetch, UpstreamRecorder, type UpstreamFetchOptions } from '../gateway/instrumented-fetch.js';
+import { UpstreamScope } from '../gateway/upstream-link.js';
+import { GenAiClientMetrics } from '../opentelemetry/gen-ai-client-metrics.js';
+import { ProviderLabelPolicy } from '../labels/provider-label.policy.js';
 
 /**
  * The HTTP-service metrics of NVIDIA Dynamo, usable with plain prom-client
@@ -46,6 +50,8 @@ export class LlmMetricsService {
   private readonly families: SchemaFamilies;
   private readonly context: GuardContext;
   private readonly views: PromClientViews;
+  /** With the `upstream` option: what makes the instrumented `fetch`. */
+  private readonly upstream: UpstreamRecorder | undefined;
 
   /**
    * @param prefix the metric name prefix (default: the schema's, `nv_llm` or `dynamo_frontend`).
@@ -57,11 +63,7 @@ export class LlmMetricsService {
     this.prefix = resolved.prefix;
     this.hasErrorType = resolved.errorType;
     this.modelLabels = new ModelLabelPolicy(resolved);
-    const onRecordError =
-      resolved.onRecordError ??
-      ((err: unknown) => {
-        throw err;
-      });
+    const onRecordError = resolved.onRecordError ?? rethrow;
     // The module's binding: the global `performance` is a getter in Node.js.
     const clock = resolved.clock ?? (() => performance.now());
     const names = Object.keys(resolved.labels);
@@ -73,6 +75,7 @@ export class LlmMetricsService {
         series: () => this.index.values(),
         disconnects: () => this.context.disconnects,
         readiness: () => this.readiness(resolved.modelReady),
+        upstream: () => this.index.upstreamValues(),
       },
       resolved.onWarning ?? ((message) => process.emitWarning(message)),
     );
@@ -85,7 +88,19 @@ export class LlmMetricsService {
     }
     this.store = new MetricStore(families, () => this.index.expire(clock()));
     this.views = new PromClientViews(this.store);
-    const genAi = resolved.openTelemetry && this.genAiMetrics(resolved.openTelemetry);
+    const otel = resolved.openTelemetry;
+    const meter = otel?.meterProvider.getMeter(METER_NAME);
+    const genAi =
+      otel &&
+      meter &&
+      new GenAiMetrics(
+        meter,
+        otel.providerName ?? 'openai',
+        this.modelLabels,
+        this.families.genAiRequestLabels(),
+        !!this.families.counters.sloRequests,
+      );
+    const upstreamScope = resolved.upstream && new UpstreamScope();
     this.context = {
       schema: this.schema,
       onFinished: genAi && ((request) => genAi.record(request)),
@@ -96,7 +111,34 @@ export class LlmMetricsService {
       onLabelsReleased: requestLabels && ((labelValues, now) => requestLabels.release(labelValues, now)),
       readsAnswers: this.families.counters.finishReasons !== undefined || this.families.counters.toolCalls !== undefined,
       slo: resolved.slo,
+      upstreamScope,
     };
+    if (resolved.upstream && upstreamScope) {
+      this.upstream = new UpstreamRecorder(
+        upstreamScope,
+        new ProviderLabelPolicy(resolved.upstream.providers, resolved.prices?.providers ?? []),
+        (model, provider, link) => this.index.upstreamSeriesFor(this.modelLabels.resolve(model), provider, link),
+        { clock, schema: this.schema, onRecordError, listener: meter && new GenAiClientMetrics(meter) },
+      );
+    }
+  }
+
+  /**
+   * A `fetch` that records each call as an upstream call to `provider` (the
+   * `upstream` option): give it to the `openai` client (`new OpenAI({ fetch })`)
+   * or call it. Inside a tracked request (`InflightGuard.run`, which
+   * `@TrackLlm()` does), its calls are that request's: its overhead and cost.
+   * @param fetchImpl the `fetch` to instrument (default: the global one).
+   * @throws TypeError without the `upstream` option, or with a bad `provider`.
+   */
+  fetch(options: UpstreamFetchOptions): Fetch;
+  fetch(fetchImpl: Fetch | undefined, options: UpstreamFetchOptions): Fetch;
+  fetch(first: Fetch | UpstreamFetchOptions | undefined, second?: UpstreamFetchOptions): Fetch {
+    const [fetchImpl, options] = typeof first === 'function' || first === undefined ? [first, second] : [undefined, first];
+    if (this.upstream === undefined) {
+      throw new TypeError('nestjs-llm-metrics: fetch() records upstream calls with the `upstream` option only (upstream: true)');
+    }
+    return this.upstream.fetch(fetchImpl, options);
   }
 
   /**
@@ -166,32 +208,17 @@ export class LlmMetricsService {
     errorType?: string,
   ): Promise<number> {
     const label = this.modelLabels.peek(model);
-    const requests = this.families.counters.requests?.family;
-    let count = 0;
-    for (const { labels, value } of requests?.series() ?? []) {
-      if (
-        labels.model === label &&
-        labels.endpoint === endpoint &&
-        labels.request_type === requestType &&
-        labels.status === status &&
-        (errorType === undefined || labels.error_type === errorType)
-      ) {
-        count += value;
-      }
-    }
-    return count;
+    const series = [...(this.families.counters.requests?.family.series() ?? [])];
+    const wanted = { model: label, endpoint, request_type: requestType, status, ...(errorType !== undefined && { error_type: errorType }) };
+    return series
+      .filter(({ labels }) => Object.entries(wanted).every(([name, value]) => labels[name] === value))
+      .reduce((count, { value }) => count + value, 0);
   }
 
   /** The number of requests for `model` in flight now. */
   async getInflightCount(model: string): Promise<number> {
     const label = this.modelLabels.peek(model);
-    let count = 0;
-    for (const series of this.index.values()) {
-      if (series.model === label) {
-        count += series.inProgress;
-      }
-    }
-    return count;
+    return [...this.index.values()].filter((series) => series.model === label).reduce((count, { inProgress }) => count + inProgress, 0);
   }
 
   /** Each model's readiness now, by the `modelReady` option; a check that throws leaves the gauge empty, not the whole scrape. */
@@ -207,26 +234,10 @@ export class LlmMetricsService {
     }
     return values;
   }
+}
 
-  /** The OpenTelemetry GenAI instruments, each carrying the request labels of the Prometheus family it matches. */
-  private genAiMetrics({ meterProvider, providerName }: NonNullable<LlmMetricsServiceOptions['openTelemetry']>): GenAiMetrics {
-    const carried = (rule: Parameters<SchemaFamilies['carriedBy']>[0]) => this.families.carriedBy(rule);
-    return new GenAiMetrics(
-      meterProvider.getMeter(METER_NAME),
-      providerName ?? 'openai',
-      this.modelLabels,
-      {
-        duration: carried('duration'),
-        timeToFirstToken: carried('timeToFirstToken'),
-        timePerOutputToken: carried('interTokenLatency'),
-        inputTokens: [...carried('inputTokensOnSuccess'), ...carried('inputTokens')],
-        outputTokens: [...carried('outputTokensOnSuccess'), ...carried('outputTokens')],
-        sloRequests: carried('sloRequests'),
-        goodputTokens: carried('goodputTokens'),
-      },
-      this.families.counters.sloRequests !== undefined,
-    );
-  }
+function rethrow(err: unknown): never {
+  throw err;
 }
 
 const OVERFLOW_HELP = 'Request-label values recorded as "other": refused, or new while the cap of distinct values was full';

@@ -8,6 +8,8 @@ import {
   type Status,
   type ToolCallOutcome,
 } from '../labels/label-values.js';
+import type { CostCounts } from '../gateway/cost-ledger.js';
+import type { TokenUsage } from '../openai/openai-payload.js';
 import type { HistogramRule } from '../schemas/schema.js';
 import type { HistogramSeries } from '../store/histogram-series.js';
 import type { CounterFamily } from '../store/metric-family.js';
@@ -177,6 +179,8 @@ export class RequestSeries {
     /** The histogram series of each rule of the schema. */
     readonly histograms: Readonly<Partial<Record<HistogramRule, HistogramSeries>>>,
     private readonly counters: RequestCounters,
+    /** With the `prices` option: the cost of the requests that called no upstream, which answered themselves. */
+    readonly cost: CostCounts | undefined = undefined,
   ) {
     const tokens = counters.outputTokens;
     this.outputTokens = tokens && tokens.family.counter(this.labelsOf(tokens.carried));
@@ -212,6 +216,42 @@ export class RequestSeries {
     const binding = this.counters.goodputTokens;
     if (binding !== undefined) {
       (this.goodputTokenSeries ??= binding.family.counter(this.labelsOf(binding.carried))).add(tokens);
+    }
+  }
+
+  /**
+   * The input, output and cached lengths of a request that ended: those a
+   * schema takes on success, and those it takes whenever they are known.
+   * `countedTokens`: the output tokens reported as they went out (a stream's);
+   * `streamed`: whether the request streamed.
+   */
+  observeLengths(usage: TokenUsage, countedTokens: number, succeeded: boolean, streamed: boolean): void {
+    const { prompt_tokens: promptTokens, completion_tokens: usageCompletion } = usage;
+    const histograms = this.histograms;
+    if (countedTokens === 0 && usageCompletion !== undefined && usageCompletion > 0) {
+      // An answer that came whole: its output tokens, now.
+      this.outputTokens?.add(usageCompletion);
+    }
+    if (succeeded) {
+      if (promptTokens !== undefined) {
+        histograms.inputTokensOnSuccess?.observe(promptTokens);
+      }
+      // A stream without usage: its counted tokens, even none.
+      const completionTokens = usageCompletion ?? (streamed ? countedTokens : undefined);
+      if (completionTokens !== undefined) {
+        histograms.outputTokensOnSuccess?.observe(completionTokens);
+      }
+    }
+    if (promptTokens !== undefined) {
+      histograms.inputTokens?.observe(promptTokens);
+    }
+    const outputTokens = usageCompletion ?? countedTokens;
+    if (outputTokens > 0) {
+      histograms.outputTokens?.observe(outputTokens);
+    }
+    const cachedTokens = usage.prompt_tokens_details?.cached_tokens;
+    if (cachedTokens !== undefined) {
+      histograms.cachedTokens?.observe(cachedTokens);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { GenAiRequestLabels } from '../opentelemetry/gen-ai-metrics.js';
 import type { ResolvedServiceOptions } from '../options/service-options.js';
 import { type SloTargets, withTargets } from '../options/slo-options.js';
 import { type HistogramBuckets, type HistogramKey, type HistogramRule, type MetricSpec, type RecordingRule } from '../schemas/schema.js';
@@ -5,10 +6,22 @@ import { logBucketsFromEnv, resolveBuckets } from '../schemas/buckets.js';
 import { BUCKETS_ENV_NAMES, DYNAMO_FRONTEND_BUCKETS } from '../schemas/dynamo-frontend.schema.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type Measured, type MetricFamily, labelKey } from '../store/metric-family.js';
 import type { LabelValues } from '../store/series.js';
+import { CostCounts, CostLedger } from '../gateway/cost-ledger.js';
+import type { RateLimit } from '../gateway/rate-limit-headers.js';
+import type { UpstreamFamilies, UpstreamSeries } from '../gateway/upstream-series.js';
+import { LOCAL_PROVIDER } from '../labels/provider-label.policy.js';
 import { type CounterBinding, type RequestCounters, RequestSeries } from './request-series.js';
 
 /** The latency histograms: their samples carry exemplars, and they keep native buckets with the option. */
 const LATENCY_RULES: ReadonlySet<HistogramRule> = new Set(['duration', 'timeToFirstToken', 'timeToFirstContentToken', 'interTokenLatency']);
+
+/** The histograms of upstream calls: their series are an upstream call's, by model and provider. */
+const UPSTREAM_RULES: ReadonlySet<HistogramRule> = new Set([
+  'upstreamDuration',
+  'upstreamTimeToHeaders',
+  'upstreamTimeToFirstChunk',
+  'upstreamTimePerOutputChunk',
+]);
 
 /** The histograms that gain the targets of an objective as bucket bounds, so that PromQL over their buckets agrees with its counter. */
 const SLO_BOUNDS: Partial<Record<HistogramKey, keyof SloTargets>> = {
@@ -26,6 +39,8 @@ export interface GaugeSources {
   disconnects(): number;
   /** Each model's readiness (the `modelReady` option), its model label value applied; none if there is no such option. */
   readiness(): Iterable<Measured>;
+  /** The series of every model, provider and request-label values of the upstream calls. */
+  upstream(): Iterable<UpstreamSeries>;
 }
 
 /** A histogram of the schema, and the request labels it carries. */
@@ -44,8 +59,9 @@ function bucketsOf(options: ResolvedServiceOptions, warn: (message: string) => v
   const invalid: string[] = [];
   for (const spec of options.schema.metrics) {
     const key = spec.type === 'histogram' ? spec.buckets.key : undefined;
-    if (key !== undefined && buckets[key] === undefined) {
-      const fromEnv = logBucketsFromEnv(options.env, BUCKETS_ENV_NAMES[key], DYNAMO_FRONTEND_BUCKETS[key]);
+    const envName = key && BUCKETS_ENV_NAMES[key];
+    if (key !== undefined && envName !== undefined && buckets[key] === undefined) {
+      const fromEnv = logBucketsFromEnv(options.env, envName, DYNAMO_FRONTEND_BUCKETS[key]);
       if (fromEnv.invalid) {
         invalid.push(fromEnv.invalid);
       } else if (fromEnv.buckets) {
@@ -69,7 +85,11 @@ export class SchemaFamilies {
   /** In the schema's order, the label overflow counter last (with request labels). */
   readonly families: MetricFamily[] = [];
   readonly counters: RequestCounters;
+  /** With the `upstream` option: what an upstream call records into. */
+  readonly upstream: UpstreamFamilies | undefined;
+  private readonly ledger: CostLedger | undefined;
   private readonly histograms: HistogramBinding[] = [];
+  private readonly upstreamHistograms: HistogramBinding[] = [];
   /** The request labels each family carries. */
   private readonly carried = new Map<MetricFamily, readonly string[]>();
   private readonly counterBindings = new Map<RecordingRule, CounterBinding>();
@@ -85,12 +105,27 @@ export class SchemaFamilies {
         (spec.tokens && !options.streamingMetrics) ||
         (spec.answer !== undefined && !options.answerMetrics[spec.answer]) ||
         (spec.slo && options.slo === undefined) ||
+        (spec.gateway !== undefined && options[spec.gateway] === undefined) ||
         (spec.rule === 'ready' && !options.modelReady)
       ) {
         continue;
       }
       this.add(spec, buckets, sources);
     }
+    this.ledger =
+      options.prices &&
+      new CostLedger(
+        options.prices,
+        this.counterBindings.get('cost'),
+        this.counterBindings.get('pricedTokens'),
+        this.counterBindings.get('unpricedTokens'),
+      );
+    this.upstream = options.upstream && {
+      requests: this.counterBindings.get('upstreamRequests'),
+      retries: this.counterBindings.get('upstreamRetries'),
+      histograms: this.upstreamHistograms,
+      ledger: this.ledger,
+    };
     const requests = this.counterBindings.get('requests');
     this.counters = {
       requests: requests && { ...requests, withErrorType: requests.family.labelNames.includes('error_type') },
@@ -120,10 +155,25 @@ export class SchemaFamilies {
     return (spec && this.options.carriedLabels.get(spec.suffix)) ?? [];
   }
 
+  /** The request labels each OpenTelemetry instrument carries: those of the Prometheus families it matches. */
+  genAiRequestLabels(): GenAiRequestLabels {
+    const carried = (rule: RecordingRule) => this.carriedBy(rule);
+    return {
+      duration: carried('duration'),
+      timeToFirstToken: carried('timeToFirstToken'),
+      timePerOutputToken: carried('interTokenLatency'),
+      inputTokens: [...carried('inputTokensOnSuccess'), ...carried('inputTokens')],
+      outputTokens: [...carried('outputTokensOnSuccess'), ...carried('outputTokens')],
+      sloRequests: carried('sloRequests'),
+      goodputTokens: carried('goodputTokens'),
+    };
+  }
+
   /** The series of `model` and `requestLabels` (their values `labelValues`), bound to every histogram of the schema. */
   newSeries(model: string, labelValues: readonly string[], requestLabels: LabelValues): RequestSeries {
     const histograms: Partial<Record<HistogramRule, ReturnType<HistogramFamily['histogram']>>> = {};
-    const series = new RequestSeries(model, labelValues, requestLabels, histograms, this.counters);
+    const cost = this.ledger && new CostCounts(model, LOCAL_PROVIDER, requestLabels, this.ledger);
+    const series = new RequestSeries(model, labelValues, requestLabels, histograms, this.counters, cost);
     for (const { rule, family, carried } of this.histograms) {
       // Series of a histogram that does not carry a request label are shared by that label's values.
       histograms[rule] = family.histogram(series.labelsOf(carried));
@@ -159,10 +209,11 @@ export class SchemaFamilies {
         exemplars: exemplars && latency,
         native: latency ? nativeHistograms : undefined,
       });
-      if (this.histograms.some(({ rule }) => rule === spec.rule)) {
+      const bindings = UPSTREAM_RULES.has(spec.rule) ? this.upstreamHistograms : this.histograms;
+      if (bindings.some(({ rule }) => rule === spec.rule)) {
         throw new Error(`nestjs-llm-metrics: the schema "${schema.name}" has two histograms of the rule "${spec.rule}"`);
       }
-      this.histograms.push({ rule: spec.rule, family, carried });
+      bindings.push({ rule: spec.rule, family, carried });
     } else if (spec.type === 'counter') {
       family = new CounterFamily(name, spec.help, labelNames);
       this.counterBindings.set(spec.rule, { family, carried });
@@ -184,6 +235,12 @@ function measureGauge(rule: RecordingRule, carried: readonly string[], sources: 
   if (rule === 'ready') {
     return sources.readiness();
   }
+  if (rule === 'rateLimitRemaining' || rule === 'rateLimitReset') {
+    return measureRateLimits(rule, carried, sources.upstream());
+  }
+  if (rule === 'prices') {
+    return measurePrices(sources);
+  }
   // The series of a model with several values of a label the gauge does not carry add up; forgotten ones are gone.
   const names = ['model', ...carried];
   const totals = new Map<string, { labels: LabelValues; value: number }>();
@@ -199,4 +256,42 @@ function measureGauge(rule: RecordingRule, carried: readonly string[], sources: 
     }
   }
   return totals.values();
+}
+
+/** The rate limits the providers last reported: of the series a gauge's labels do not tell apart, the latest report. */
+function measureRateLimits(
+  rule: 'rateLimitRemaining' | 'rateLimitReset',
+  carried: readonly string[],
+  upstream: Iterable<UpstreamSeries>,
+): Measured[] {
+  const latest = new Map<string, { labels: LabelValues; value: number; at: number }>();
+  const names = ['model', 'provider', 'limit', ...carried];
+  for (const series of upstream) {
+    for (const [limit, state] of Object.entries(series.rateLimits) as [RateLimit, NonNullable<UpstreamSeries['rateLimits'][RateLimit]>][]) {
+      const value = rule === 'rateLimitRemaining' ? state.remaining : state.resetSeconds;
+      if (value === undefined) {
+        continue;
+      }
+      const labels = { ...series.labelsOf(carried), limit };
+      const key = labelKey(names, labels);
+      const known = latest.get(key);
+      if (known === undefined || state.at >= known.at) {
+        latest.set(key, { labels, value, at: state.at });
+      }
+    }
+  }
+  return [...latest.values()];
+}
+
+/** Each price a cost was counted at, once per model, provider and token type. */
+function measurePrices(sources: GaugeSources): Measured[] {
+  const prices = new Map<string, Measured>();
+  const costs = [...[...sources.series()].map((series) => series.cost), ...[...sources.upstream()].map((series) => series.cost)];
+  for (const cost of costs) {
+    for (const measured of cost?.pricesInUse() ?? []) {
+      const { model, provider, token_type } = measured.labels;
+      prices.set(labelKey(['model', 'provider', 'token_type'], { model, provider, token_type }), measured);
+    }
+  }
+  return [...prices.values()];
 }

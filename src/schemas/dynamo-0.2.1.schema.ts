@@ -1,6 +1,7 @@
 import { ErrorType } from '../labels/label-values.js';
 import { answerMetrics } from './answer.schema.js';
 import { SLO_METRICS } from './slo.schema.js';
+import { gatewayMetrics } from './gateway.schema.js';
 import type { LabelName, Schema } from './schema.js';
 
 export const DEFAULT_PREFIX = 'nv_llm';
@@ -17,6 +18,9 @@ export const INTER_TOKEN_LATENCY_BUCKETS: readonly number[] = [0, 0.001, 0.005, 
 export const INPUT_SEQUENCE_TOKENS_BUCKETS: readonly number[] = [0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000];
 /** Default buckets (tokens) of `{prefix}_http_service_output_sequence_tokens`. */
 export const OUTPUT_SEQUENCE_TOKENS_BUCKETS: readonly number[] = [0, 50, 100, 500, 1000, 2000, 4000, 8000, 16000, 32000];
+
+/** Default buckets (seconds) of `{prefix}_http_service_gateway_overhead_seconds`: a gateway's own time is milliseconds. */
+export const GATEWAY_OVERHEAD_BUCKETS: readonly number[] = [0, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 const MODEL: readonly LabelName[] = ['model'];
 
@@ -91,5 +95,12 @@ export const DYNAMO_0_2_1: Schema = {
     },
     ...answerMetrics(TIME_TO_FIRST_TOKEN_BUCKETS, 'cachedPromptTokensOnSuccess'),
     ...SLO_METRICS,
+    ...gatewayMetrics({
+      upstreamDuration: REQUEST_DURATION_BUCKETS,
+      upstreamTimeToHeaders: TIME_TO_FIRST_TOKEN_BUCKETS,
+      upstreamTimeToFirstChunk: TIME_TO_FIRST_TOKEN_BUCKETS,
+      upstreamTimePerOutputChunk: INTER_TOKEN_LATENCY_BUCKETS,
+      gatewayOverhead: GATEWAY_OVERHEAD_BUCKETS,
+    }),
   ],
 };

@@ -2,6 +2,7 @@ import { ErrorType } from '../labels/label-values.js';
 import type { LogBuckets } from './buckets.js';
 import { answerMetrics } from './answer.schema.js';
 import { SLO_METRICS } from './slo.schema.js';
+import { gatewayMetrics } from './gateway.schema.js';
 import { ERROR_TYPES_0_2_1 } from './dynamo-0.2.1.schema.js';
 import type { HistogramKey, LabelName, Schema } from './schema.js';
 
@@ -15,10 +16,15 @@ export const DYNAMO_FRONTEND_BUCKETS: Readonly<Record<HistogramKey, LogBuckets>>
   outputSequenceTokens: { min: 50, max: 32000, count: 10 },
   cachedTokens: { min: 50, max: 128000, count: 12 },
   embeddingLatency: { min: 0.001, max: 10, count: 14 },
+  upstreamDuration: { min: 1, max: 512, count: 10 },
+  upstreamTimeToHeaders: { min: 0.001, max: 480, count: 18 },
+  upstreamTimeToFirstChunk: { min: 0.001, max: 480, count: 18 },
+  upstreamTimePerOutputChunk: { min: 0.001, max: 2, count: 13 },
+  gatewayOverhead: { min: 0.0001, max: 10, count: 16 },
 };
 
-/** The suffix of Dynamo's frontend's `DYN_METRICS_<suffix>_{MIN,MAX,COUNT}` variables for each histogram. */
-export const BUCKETS_ENV_NAMES: Readonly<Record<HistogramKey, string>> = {
+/** The suffix of Dynamo's frontend's `DYN_METRICS_<suffix>_{MIN,MAX,COUNT}` variables for each histogram it has (the gateway's have none). */
+export const BUCKETS_ENV_NAMES: Readonly<Partial<Record<HistogramKey, string>>> = {
   requestDuration: 'REQUEST_DURATION',
   timeToFirstToken: 'TTFT',
   timeToFirstContentToken: 'TTFT',
@@ -156,5 +162,6 @@ export const DYNAMO_FRONTEND: Schema = {
     },
     ...answerMetrics(DYNAMO_FRONTEND_BUCKETS.timeToFirstContentToken, 'cachedPromptTokens'),
     ...SLO_METRICS,
+    ...gatewayMetrics(DYNAMO_FRONTEND_BUCKETS),
   ],
 };

@@ -22,7 +22,17 @@ export type HistogramRule =
   /** Completion tokens at the end, if any. */
   | 'outputTokens'
   /** Cached prompt tokens, whenever they are known at the end. */
-  | 'cachedTokens';
+  | 'cachedTokens'
+  /** Seconds of an upstream call, from its start to the end of its body (or its failure). */
+  | 'upstreamDuration'
+  /** Seconds of an upstream call to its response headers. */
+  | 'upstreamTimeToHeaders'
+  /** Seconds of a streamed upstream call to its first chunk of output. */
+  | 'upstreamTimeToFirstChunk'
+  /** For each later chunk of output of a streamed upstream call, the seconds since the one before. */
+  | 'upstreamTimePerOutputChunk'
+  /** Seconds of a request that called upstream, not spent waiting on an upstream call, when it ends. */
+  | 'gatewayOverhead';
 
 /**
  * What a metric records, and when: the rules the request path runs
@@ -62,6 +72,22 @@ export type RecordingRule =
   | 'sloRequests'
   /** Counter: the output tokens of a request that met all its service-level objectives, when it ends. */
   | 'goodputTokens'
+  /** Counter: +1 when an upstream call ends, by model, provider, status and error type. */
+  | 'upstreamRequests'
+  /** Counter: +1 when an upstream call starts that retries an earlier one (the `openai` client's retry count). */
+  | 'upstreamRetries'
+  /** Gauge: the remaining rate limit the provider's headers last reported, by model, provider and limit. */
+  | 'rateLimitRemaining'
+  /** Gauge: the seconds to the rate limit's reset the provider's headers last reported, by model, provider and limit. */
+  | 'rateLimitReset'
+  /** Counter: the cost of the usage of each upstream call (or of a request that called none) that has a price, when it ends. */
+  | 'cost'
+  /** Counter: the tokens of that usage, by token type. */
+  | 'pricedTokens'
+  /** Counter: the tokens of a usage without a price, or counted from a stream that reported no usage, by token type. */
+  | 'unpricedTokens'
+  /** Gauge: each price the cost was counted at, by model, provider, currency and token type. */
+  | 'prices'
   | HistogramRule;
 
 /** The histograms whose buckets the `buckets` option sets. */
@@ -74,6 +100,11 @@ export const HISTOGRAM_KEYS = [
   'outputSequenceTokens',
   'cachedTokens',
   'embeddingLatency',
+  'upstreamDuration',
+  'upstreamTimeToHeaders',
+  'upstreamTimeToFirstChunk',
+  'upstreamTimePerOutputChunk',
+  'gatewayOverhead',
 ] as const;
 export type HistogramKey = (typeof HISTOGRAM_KEYS)[number];
 
@@ -82,7 +113,19 @@ export type HistogramBuckets = Partial<Record<HistogramKey, BucketsOption>>;
 /** @deprecated the former name of `HistogramBuckets`. */
 export type StreamingBuckets = HistogramBuckets;
 
-export type LabelName = 'model' | 'endpoint' | 'request_type' | 'status' | 'error_type' | 'finish_reason' | 'outcome' | 'slo';
+export type LabelName =
+  | 'model'
+  | 'endpoint'
+  | 'request_type'
+  | 'status'
+  | 'error_type'
+  | 'finish_reason'
+  | 'outcome'
+  | 'slo'
+  | 'provider'
+  | 'limit'
+  | 'currency'
+  | 'token_type';
 
 /** The metrics read from what an answer says, each with its own switch in the `answerMetrics` option. */
 export const ANSWER_METRICS = ['finishReasons', 'toolCalls', 'reasoningTokens', 'cachedTokens', 'timeToFirstContentToken'] as const;
@@ -109,6 +152,8 @@ interface MetricSpecBase {
   readonly answer?: AnswerMetric;
   /** A metric of the service-level objectives: only with the `slo` option. */
   readonly slo?: true;
+  /** A metric of upstream calls (only with the `upstream` option), or of cost (only with `prices`). */
+  readonly gateway?: 'upstream' | 'prices';
 }
 
 /** One metric of a schema: a counter or gauge, or a histogram with its buckets. */
@@ -152,9 +197,12 @@ export const LABELLED_BY_DEFAULT: ReadonlySet<RecordingRule> = new Set<Recording
   'cachedPromptTokensOnSuccess',
   'sloRequests',
   'goodputTokens',
+  'cost',
+  'pricedTokens',
+  'unpricedTokens',
 ]);
 
 /** Whether the families of `rule` are measured per request, and so can carry a request label (readiness and disconnects are not). */
 export function isPerRequest(rule: RecordingRule): boolean {
-  return rule !== 'ready' && rule !== 'disconnects';
+  return rule !== 'ready' && rule !== 'disconnects' && rule !== 'prices';
 }

@@ -62,6 +62,14 @@ export class CounterSeries extends Series {
     this.value += count;
   }
 
+  /** Sets the count to `total`, for a counter whose exact total is kept elsewhere (in integer units): it never goes down but by a reset. */
+  setTotal(total: number): void {
+    if (!this.listed) {
+      this.listing.list(this);
+    }
+    this.value = total;
+  }
+
   zero(): void {
     this.value = 0;
   }

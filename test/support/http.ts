@@ -72,7 +72,7 @@ export async function postJson(
 export function abandonAfter(
   baseUrl: string,
   path: string,
-  options: { method?: string; body?: unknown; chunks?: number; afterMs?: number },
+  options: { method?: string; body?: unknown; chunks?: number; afterMs?: number; headers?: Record<string, string> },
 ): Promise<string> {
   const url = new URL(path, baseUrl);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -83,7 +83,10 @@ export function abandonAfter(
       url,
       {
         method: options.method ?? 'POST',
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        headers: {
+          ...options.headers,
+          ...(payload && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
       },
       (res) => {
         res.on('data', (chunk: Buffer) => {

@@ -34,6 +34,12 @@ describe('logBuckets', () => {
       outputSequenceTokens: [50, 32000, 10],
       cachedTokens: [50, 128000, 12],
       embeddingLatency: [0.001, 10, 14],
+      // Not Dynamo's: the gateway's upstream calls, with the buckets of the request's measures they match, and its overhead.
+      upstreamDuration: [1, 512, 10],
+      upstreamTimeToHeaders: [0.001, 480, 18],
+      upstreamTimeToFirstChunk: [0.001, 480, 18],
+      upstreamTimePerOutputChunk: [0.001, 2, 13],
+      gatewayOverhead: [0.0001, 10, 16],
     });
   });
 

@@ -32,10 +32,10 @@ describe('the dynamo-frontend schema', () => {
 
   const text = () => registry.metrics();
 
-  it("is the table of the reference: names, types, labels and help texts, in its order, then this library's answer and SLO metrics", () => {
-    const rows = DYNAMO_FRONTEND.metrics.map(({ suffix, type, labels, help, answer, slo }) => ({
+  it("is the table of the reference: names, types, labels and help texts, in its order, then this library's answer, SLO and gateway metrics", () => {
+    const rows = DYNAMO_FRONTEND.metrics.map(({ suffix, type, labels, help, answer, slo, gateway }) => ({
       row: [suffix, type, [...labels], help],
-      ours: answer !== undefined || slo === true,
+      ours: answer !== undefined || slo === true || gateway !== undefined,
     }));
     expect(rows.filter(({ ours }) => !ours).map(({ row }) => row)).toEqual(REFERENCE);
     expect(rows.slice(REFERENCE.length).every(({ ours }) => ours)).toBe(true);

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { AppModule } from '../sample/app.module.js';
+import { GATEWAY_PRICES } from '../sample/gateway/gateway.config.js';
 import type { PricesOption, SchemaName } from '../src/index.js';
 import { hasSample, sumOf, valueOf } from './support/exposition.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, scrape, startApp } from './support/http.js';
@@ -169,5 +170,111 @@ describe.each(cases)('the sample as a gateway, called with the openai client (%s
     );
     expect(cancelled(after)).toBe(cancelled(before) + 1);
     expect(sumOf(after, `${P}inflight_requests`)).toBe(0);
+  });
+});
+
+describe.each(ADAPTERS)('the sample as a gateway in front of the sample (%s)', (adapter) => {
+  const P = PREFIX['dynamo-0.2.1'];
+  let engine: RunningApp;
+  let gateway: RunningApp;
+  let text: string;
+  /** The tokens of every usage the client saw, by model and token type, as a price splits them. */
+  const seen: Record<string, Record<'input' | 'cached_input' | 'output' | 'reasoning', number>> = {};
+  const note = (model: string, prompt = 0, cached = 0, completion = 0, reasoning = 0) => {
+    const tokens = (seen[model] ??= { input: 0, cached_input: 0, output: 0, reasoning: 0 });
+    tokens.input += prompt - cached;
+    tokens.cached_input += cached;
+    tokens.output += completion - reasoning;
+    tokens.reasoning += reasoning;
+  };
+
+  beforeAll(async () => {
+    engine = await startApp(AppModule.register({ tokenDelayMs: 2, apiKeys: {} }), { adapter });
+    gateway = await startApp(AppModule.register({ upstream: { url: `${engine.baseUrl}/v1` }, apiKeys: {} }), { adapter });
+    const client = new OpenAI({ baseURL: `${gateway.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    const messages = [{ role: 'user' as const, content: 'Hello there' }];
+    for (const model of ['mock-llama-3-8b', 'mock-gpt-small']) {
+      const chat = await client.chat.completions.create({ model, messages, reasoning_effort: 'low' });
+      note(
+        model,
+        chat.usage?.prompt_tokens,
+        chat.usage?.prompt_tokens_details?.cached_tokens,
+        chat.usage?.completion_tokens,
+        chat.usage?.completion_tokens_details?.reasoning_tokens,
+      );
+      const stream = await client.chat.completions.create({ model, messages, stream: true });
+      for await (const chunk of stream) {
+        if (chunk.usage) {
+          note(model, chunk.usage.prompt_tokens, chunk.usage.prompt_tokens_details?.cached_tokens, chunk.usage.completion_tokens);
+        }
+      }
+    }
+    const completion = await client.completions.create({ model: 'mock-gpt-small', prompt: 'Once upon a time' });
+    note('mock-gpt-small', completion.usage?.prompt_tokens, 0, completion.usage?.completion_tokens);
+    const completions = await client.completions.create({ model: 'mock-gpt-small', prompt: 'Once upon a time', stream: true });
+    for await (const chunk of completions) {
+      if (chunk.usage) {
+        note('mock-gpt-small', chunk.usage.prompt_tokens, chunk.usage.prompt_tokens_details?.cached_tokens, chunk.usage.completion_tokens);
+      }
+    }
+    const response = await client.responses.create({ model: 'mock-llama-3-8b', input: 'Hello' });
+    note(
+      'mock-llama-3-8b',
+      response.usage?.input_tokens,
+      response.usage?.input_tokens_details.cached_tokens,
+      response.usage?.output_tokens,
+    );
+    const events = await client.responses.create({ model: 'mock-llama-3-8b', input: 'Hello', stream: true });
+    for await (const event of events) {
+      if (event.type === 'response.completed') {
+        const { usage } = event.response;
+        note('mock-llama-3-8b', usage?.input_tokens, usage?.input_tokens_details.cached_tokens, usage?.output_tokens);
+      }
+    }
+    const embedding = await client.embeddings.create({ model: 'mock-gpt-small', input: ['one two three'] });
+    expect(embedding.data[0].embedding).toHaveLength(8);
+    note('mock-gpt-small', embedding.usage.prompt_tokens);
+    text = await eventually(
+      () => scrape(gateway.baseUrl),
+      (scraped) => sumOf(scraped, `${P}requests_total`) >= 9,
+    );
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  it('passes every endpoint on, unary and streamed, and records one upstream call for each request', () => {
+    expect(sumOf(text, `${P}requests_total`, { status: 'success' })).toBe(9);
+    expect(sumOf(text, `${P}upstream_requests_total`, { provider: 'openai', status: 'success' })).toBe(9);
+    for (const endpoint of ['chat_completions', 'completions', 'responses', 'embeddings']) {
+      expect(sumOf(text, `${P}requests_total`, { endpoint })).toBeGreaterThan(0);
+    }
+    expect(sumOf(text, `${P}gateway_overhead_seconds_count`)).toBe(9);
+    expect(sumOf(text, `${P}upstream_time_to_first_chunk_seconds_count`)).toBe(4);
+  });
+
+  it("counts the tokens and the cost of every usage the client saw, at the config's prices", () => {
+    for (const [model, tokens] of Object.entries(seen)) {
+      for (const [type, count] of Object.entries(tokens)) {
+        const labels = { model, provider: 'openai', token_type: type };
+        expect([
+          model,
+          type,
+          hasSample(text, `${P}priced_tokens_total`, labels) ? valueOf(text, `${P}priced_tokens_total`, labels) : 0,
+        ]).toEqual([model, type, count]);
+      }
+      const price = GATEWAY_PRICES.models![model];
+      const expected =
+        (tokens.input * price.input +
+          tokens.cached_input * (price.cachedInput ?? price.input) +
+          tokens.output * price.output +
+          tokens.reasoning * (price.reasoning ?? price.output)) /
+        1e6;
+      expect(valueOf(text, `${P}cost_total`, { model, provider: 'openai', currency: 'USD' })).toBeCloseTo(expected, 15);
+    }
+    expect(seen['mock-gpt-small'].reasoning).toBeGreaterThan(0);
+    expect(sumOf(text, `${P}unpriced_tokens_total`)).toBe(0);
   });
 });

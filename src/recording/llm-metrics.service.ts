@@ -134,7 +134,8 @@ export class LlmMetricsService {
   fetch(options: UpstreamFetchOptions): Fetch;
   fetch(fetchImpl: Fetch | undefined, options: UpstreamFetchOptions): Fetch;
   fetch(first: Fetch | UpstreamFetchOptions | undefined, second?: UpstreamFetchOptions): Fetch {
-    const [fetchImpl, options] = typeof first === 'function' || first === undefined ? [first, second] : [undefined, first];
+    const [fetchImpl, options] =
+      second !== undefined || typeof first === 'function' ? [first as Fetch | undefined, second] : [undefined, first];
     if (this.upstream === undefined) {
       throw new TypeError('nestjs-llm-metrics: fetch() records upstream calls with the `upstream` option only (upstream: true)');
     }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { line } from './support/rounds.js';
 import { answerMetricsCost } from './answer-metrics.bench.js';
 import { floor } from './floor.bench.js';
+import { gatewayCost } from './gateway.bench.js';
 import { memory } from './memory.bench.js';
 import { openTelemetryCost } from './opentelemetry.bench.js';
 import { peerComparison } from './peer.bench.js';
@@ -43,6 +44,11 @@ if (wants('answers')) {
 if (wants('slo')) {
   for (const adapter of ['express', 'fastify'] as const) {
     await sloCost(adapter, quick ? 5 : 151, 300, quick ? 20 : 30);
+  }
+}
+if (wants('gateway')) {
+  for (const adapter of ['express', 'fastify'] as const) {
+    await gatewayCost(adapter, quick ? 5 : 61, quick ? 5 : 10);
   }
 }
 if (wants('schemas')) {

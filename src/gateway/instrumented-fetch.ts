@@ -34,12 +34,10 @@ function urlOf(input: FetchInput): string {
   return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
 }
 
+/** The path of `url` (no query or fragment), read without parsing the URL. */
 function pathOf(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '';
-  }
+  const path = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i.exec(url)?.[1];
+  return path ?? '';
 }
 
 /** Whether the request is a retry of an earlier attempt, as the `openai` client's header counts them. */
@@ -48,7 +46,8 @@ function isRetry(input: FetchInput, init: FetchInit): boolean {
   if (headers === undefined) {
     return false;
   }
-  const count = Number(new Headers(headers).get(RETRY_COUNT_HEADER) ?? 0);
+  // A `Headers` (the `openai` client's) is read as it is; any other form is made one.
+  const count = Number((headers instanceof Headers ? headers : new Headers(headers)).get(RETRY_COUNT_HEADER) ?? 0);
   return Number.isSafeInteger(count) && count > 0;
 }
 
@@ -133,21 +132,23 @@ function observeBody(response: Response, call: UpstreamCall, signal: AbortSignal
   const reader = body.getReader();
   const observed = new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        let result: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          result = await reader.read();
-        } catch (err) {
-          call.bodyFailed(err, signal?.aborted === true);
-          throw err;
-        }
-        if (result.done) {
-          call.bodyEnded();
-          controller.close();
-          return;
-        }
-        call.chunk(result.value);
-        controller.enqueue(result.value);
+      // Not an async function: a promise less a chunk.
+      pull(controller) {
+        return reader.read().then(
+          (result) => {
+            if (result.done) {
+              call.bodyEnded();
+              controller.close();
+            } else {
+              call.chunk(result.value);
+              controller.enqueue(result.value);
+            }
+          },
+          (err: unknown) => {
+            call.bodyFailed(err, signal?.aborted === true);
+            throw err;
+          },
+        );
       },
       cancel(reason) {
         call.bodyFailed(undefined, signal?.aborted === true);

@@ -152,9 +152,9 @@ export class UpstreamCall implements UpstreamCallInfo {
       return;
     }
     this.ended = true;
-    const now = this.context.clock();
-    this.link?.callEnded(now);
     this.safely(() => {
+      const now = this.context.clock();
+      this.link?.callEnded(now);
       const status = errorType === undefined ? REQUEST_STATUS_SUCCESS : REQUEST_STATUS_ERROR;
       const durationSeconds = (now - this.startedAt) / 1000;
       this.series.countCall(status, errorType ?? '');

@@ -269,6 +269,14 @@ describe('an instrumented fetch', () => {
     const response = await instrumented(URL_CHAT, chatBody('m'));
     expect(((await response.json()) as { usage: unknown }).usage).toEqual({ prompt_tokens: 10, completion_tokens: 5 });
     expect(faults.length).toBeGreaterThan(0);
+    // Broken while the body is read: the body still comes whole.
+    broken = false;
+    const upstream = controlledStream();
+    const streamed = await metrics.fetch(upstream.fetch, { provider: 'openai' })(URL_CHAT, chatBody('m', { stream: true }));
+    broken = true;
+    upstream.push(event('a'));
+    upstream.end();
+    expect(await streamed.text()).toBe(event('a'));
   });
 
   it('records a call made outside any tracked request with each request label missing, and no overhead', async () => {

@@ -39,7 +39,8 @@ async function bootstrap(): Promise<void> {
   const port = portFromEnv();
   await app.listen(port, process.env.HOST || '0.0.0.0');
   const logger = new Logger('Bootstrap');
-  logger.log(`OpenAI-compatible API on http://localhost:${port}/v1 (${adapter})`);
+  const upstream = process.env.UPSTREAM_URL?.trim();
+  logger.log(`OpenAI-compatible API on http://localhost:${port}/v1 (${adapter})${upstream ? `, a gateway to ${upstream}` : ''}`);
   logger.log(`Prometheus metrics on http://localhost:${port}/metrics (${process.env.METRICS_SCHEMA?.trim() || 'dynamo-0.2.1'} schema)`);
 }
 

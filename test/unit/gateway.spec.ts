@@ -313,6 +313,39 @@ describe('an instrumented fetch', () => {
   });
 });
 
+describe('request labels on upstream series', () => {
+  it('carries a label on the rate limits where its metrics say, and forgets the series with its idle value', async () => {
+    let now = 1000;
+    const { metrics, text } = serviceWith({
+      clock: () => now,
+      labelTtl: 60_000,
+      labels: {
+        tenant: { from: (source) => (source as { tenant: string }).tenant, metrics: ['upstream_rate_limit_remaining', 'cost_total'] },
+      },
+      prices: { models: { m: { input: 1, output: 1 } } },
+    });
+    const instrumented = metrics.fetch(jsonFetch({ prompt_tokens: 1, completion_tokens: 1 }, { 'x-ratelimit-remaining-tokens': '42' }), {
+      provider: 'openai',
+    });
+    for (const tenant of ['acme', 'beta']) {
+      const guard = metrics.createInflightGuard('m', Endpoint.ChatCompletions, false, { tenant });
+      await guard.run(async () => (await instrumented(URL_CHAT, chatBody('m'))).text());
+      guard.finish();
+    }
+    const remaining = (scraped: string) =>
+      samplesOf(scraped, `${P}upstream_rate_limit_remaining`, { limit: 'tokens' }).map(({ labels, value }) => `${labels.tenant} ${value}`);
+    expect(remaining(await text()).sort()).toEqual(['acme 42', 'beta 42']);
+    // An hour later, acme comes back: beta's values are idle for the TTL, and go with their series.
+    now += 3_600_000;
+    const guard = metrics.createInflightGuard('m', Endpoint.ChatCompletions, false, { tenant: 'acme' });
+    await guard.run(async () => (await instrumented(URL_CHAT, chatBody('m'))).text());
+    guard.finish();
+    const after = await text();
+    expect(remaining(after)).toEqual(['acme 42']);
+    expect(samplesOf(after, `${P}cost_total`).map(({ labels }) => labels.tenant)).toEqual(['acme']);
+  });
+});
+
 describe('cost', () => {
   it('is exact over many requests, where adding the floats drifts', async () => {
     const { metrics, text } = serviceWith({ upstream: undefined, prices: { models: { m: { input: 0.075, output: 0.3 } } } });

@@ -1,25 +1,12 @@
 import { type PriceTable, type ResolvedPrice, TOKEN_TYPES, type TokenType } from '../options/gateway-options.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
-import type { CounterFamily, Measured } from '../store/metric-family.js';
+import { type CounterFamily, type Measured, familyLabels } from '../store/metric-family.js';
 import type { CounterSeries, LabelValues } from '../store/series.js';
 
 /** A family of the gateway's rows, and the request labels it carries. */
 export interface FamilyBinding<F> {
   readonly family: F;
   readonly carried: readonly string[];
-}
-
-/** The labels of a series of a family with `labelNames`: `own`, then the request labels it carries, in the family's order. */
-export function familyLabels(
-  labelNames: readonly string[],
-  own: Readonly<Record<string, string>>,
-  requestLabels: LabelValues,
-): LabelValues {
-  const labels: Record<string, string> = {};
-  for (const name of labelNames) {
-    labels[name] = own[name] ?? requestLabels[name];
-  }
-  return labels;
 }
 
 /** The tokens of a usage by the type a price prices: cached input apart from the rest, reasoning apart from the rest of the output. */

@@ -1,5 +1,5 @@
 import { PROVIDER_NAME, type ProviderLabelPolicy } from '../labels/provider-label.policy.js';
-import { modelNamedIn } from '../openai/openai-payload.js';
+import { MAX_READ_BODY_LENGTH, modelNamedIn } from '../openai/openai-payload.js';
 import { invalidOption, isObject } from '../options/option-error.js';
 import { UpstreamCall, type UpstreamContext, operationOfPath } from './upstream-call.js';
 import type { UpstreamLink, UpstreamScope } from './upstream-link.js';
@@ -12,8 +12,6 @@ type FetchInit = Parameters<Fetch>[1];
 
 /** The `openai` client's header that counts the retries of a request (0 on its first attempt). */
 const RETRY_COUNT_HEADER = 'x-stainless-retry-count';
-/** A request body longer than this is not searched for its model. */
-const MAX_SEARCHED_BODY_LENGTH = 1 << 20;
 /** Statuses whose responses have no body: `new Response()` refuses one. */
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
@@ -54,7 +52,7 @@ function isRetry(input: FetchInput, init: FetchInit): boolean {
 /** The model a JSON request body names, if it is text. */
 function modelOfBody(init: FetchInit): unknown {
   const body = init?.body;
-  return typeof body === 'string' && body.length <= MAX_SEARCHED_BODY_LENGTH ? modelNamedIn(body) : undefined;
+  return typeof body === 'string' && body.length <= MAX_READ_BODY_LENGTH ? modelNamedIn(body) : undefined;
 }
 
 /**

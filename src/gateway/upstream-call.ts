@@ -1,5 +1,5 @@
 import { ErrorType, REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS } from '../labels/label-values.js';
-import { type TokenUsage, parseJson, summarizePayload } from '../openai/openai-payload.js';
+import { MAX_READ_BODY_LENGTH, type TokenUsage, parseJson, summarizePayload } from '../openai/openai-payload.js';
 import { SseEventReader } from '../openai/sse-event-reader.js';
 import type { HistogramRule, Schema } from '../schemas/schema.js';
 import { errorTypeForStatus } from '../schemas/schemas.js';
@@ -7,9 +7,6 @@ import type { UpstreamCallInfo, UpstreamCallListener } from '../opentelemetry/ge
 import { readRateLimits } from './rate-limit-headers.js';
 import type { UpstreamLink } from './upstream-link.js';
 import type { UpstreamSeries } from './upstream-series.js';
-
-/** A unary body longer than this is not kept for its `usage`. */
-const MAX_KEPT_BODY_LENGTH = 1 << 20;
 
 /** What an upstream call shares with its service. */
 export interface UpstreamContext {
@@ -179,7 +176,7 @@ export class UpstreamCall implements UpstreamCallInfo {
       return;
     }
     this.keptLength += bytes.byteLength;
-    if (this.keptLength > MAX_KEPT_BODY_LENGTH) {
+    if (this.keptLength > MAX_READ_BODY_LENGTH) {
       this.kept = undefined;
     } else {
       this.kept.push(bytes);

@@ -1,9 +1,9 @@
 import { type ErrorType, REQUEST_STATUS_SUCCESS, type Status } from '../labels/label-values.js';
 import type { HistogramRule } from '../schemas/schema.js';
 import type { HistogramSeries } from '../store/histogram-series.js';
-import type { CounterFamily, HistogramFamily } from '../store/metric-family.js';
+import { type CounterFamily, type HistogramFamily, familyLabels } from '../store/metric-family.js';
 import type { CounterSeries, LabelValues } from '../store/series.js';
-import { CostCounts, type CostLedger, type FamilyBinding, familyLabels } from './cost-ledger.js';
+import { CostCounts, type CostLedger, type FamilyBinding } from './cost-ledger.js';
 import type { RateLimit, RateLimitReport } from './rate-limit-headers.js';
 
 /** The families of the schema's upstream rows that an upstream call records into. */

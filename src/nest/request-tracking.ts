@@ -5,6 +5,7 @@ import { type EndpointName, ErrorType, REQUEST_TYPE_STREAM, type ToolCallOutcome
 import type { LlmMetricsService } from '../recording/llm-metrics.service.js';
 import { AnswerReader, type AnswerSink, judgeToolCall, toolNamesOf } from '../openai/answer-reader.js';
 import {
+  MAX_READ_BODY_LENGTH,
   type PayloadReader,
   type PayloadSummary,
   type TokenUsage,
@@ -21,9 +22,6 @@ import { type ResponseObserver, observeResponse } from './response-observer.js';
 const REQUEST_TRACKING = Symbol('nestjs-llm-metrics.request-tracking');
 
 type TrackedRequest = LlmHttpRequest & { [REQUEST_TRACKING]?: RequestTracking };
-
-/** A unary body larger than this is not parsed for its `usage`. */
-const MAX_PARSED_BODY_LENGTH = 1 << 20;
 
 /** `bytes` as a Buffer, without copying them. */
 function bufferOf(bytes: Uint8Array): Buffer {
@@ -107,7 +105,7 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
   }
 
   observeChunk(chunk: string | Uint8Array): void {
-    if (this.guard.wantsResponseModel && chunk.length <= MAX_PARSED_BODY_LENGTH) {
+    if (this.guard.wantsResponseModel && chunk.length <= MAX_READ_BODY_LENGTH) {
       const model = modelNamedIn(typeof chunk === 'string' ? chunk : bufferOf(chunk).toString('utf8'));
       if (model !== undefined) {
         this.guard.recordResponseModel(model);
@@ -116,7 +114,7 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
     if (this.guard.requestType === REQUEST_TYPE_STREAM) {
       this.sseReader ??= new SseEventReader(this.guard.wantsAnswer ? this : undefined);
       this.record(this.sseReader.read(chunk));
-    } else if (chunk.length <= MAX_PARSED_BODY_LENGTH) {
+    } else if (chunk.length <= MAX_READ_BODY_LENGTH) {
       const body = typeof chunk === 'string' ? chunk : bufferOf(chunk);
       // Only an answer that names a usage, choices or (the Responses API's) output is parsed.
       if (body.includes('"usage"') || (this.guard.wantsAnswer && (body.includes('"choices"') || body.includes('"output"')))) {

@@ -145,6 +145,9 @@ export function summarizePayload(payload: unknown, answer?: PayloadReader): Payl
   return usage ? { tokens, content, usage } : { tokens, content };
 }
 
+/** A body longer than this (a unary answer, a request) is not read for its usage or model: memory and time stay bounded. */
+export const MAX_READ_BODY_LENGTH = 1 << 20;
+
 /** Parses JSON text; anything that is not JSON is nothing. */
 export function parseJson(text: string): unknown {
   try {

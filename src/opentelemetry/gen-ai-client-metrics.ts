@@ -1,7 +1,7 @@
 import type { ErrorType, Status } from '../labels/label-values.js';
 import { REQUEST_STATUS_ERROR } from '../labels/label-values.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
-import { GEN_AI_BUCKETS, type MeterLike } from './gen-ai-metrics.js';
+import { GEN_AI_BUCKETS, type HistogramLike, type MeterLike, advisedHistogram, tokenUsageHistogram } from './gen-ai-metrics.js';
 
 /** What an upstream call is, as the client metrics tell it. */
 export interface UpstreamCallInfo {
@@ -29,8 +29,6 @@ export interface UpstreamCallListener {
   finished(call: FinishedUpstreamCall): void;
 }
 
-type HistogramLike = ReturnType<MeterLike['createHistogram']>;
-
 /**
  * Records each upstream call as the GenAI semantic conventions' client
  * metrics (semantic-conventions-genai, `docs/gen-ai/gen-ai-metrics.md` at
@@ -47,28 +45,28 @@ export class GenAiClientMetrics implements UpstreamCallListener {
   private readonly tokenUsage: HistogramLike;
 
   constructor(meter: MeterLike) {
-    const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) =>
-      meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
-    this.duration = histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', GEN_AI_BUCKETS.requestDuration);
-    this.timeToFirstChunk = histogram(
+    this.duration = advisedHistogram(
+      meter,
+      'gen_ai.client.operation.duration',
+      's',
+      'GenAI operation duration.',
+      GEN_AI_BUCKETS.requestDuration,
+    );
+    this.timeToFirstChunk = advisedHistogram(
+      meter,
       'gen_ai.client.operation.time_to_first_chunk',
       's',
       'Time to receive the first chunk, measured from when the client issues the generation request to when the first chunk is received in the response stream.',
       GEN_AI_BUCKETS.requestDuration,
     );
-    this.timePerOutputChunk = histogram(
+    this.timePerOutputChunk = advisedHistogram(
+      meter,
       'gen_ai.client.operation.time_per_output_chunk',
       's',
       'Time per output chunk, recorded for each chunk received after the first one, measured as the time elapsed from the end of the previous chunk to the end of the current chunk.',
       GEN_AI_BUCKETS.requestDuration,
     );
-    // The same instrument as the server side's: one description, so that the SDK keeps one.
-    this.tokenUsage = histogram(
-      'gen_ai.client.token.usage',
-      '{token}',
-      'Number of input and output tokens used.',
-      GEN_AI_BUCKETS.tokenUsage,
-    );
+    this.tokenUsage = tokenUsageHistogram(meter);
   }
 
   outputChunk(call: UpstreamCallInfo, seconds: number, first: boolean): void {

@@ -23,7 +23,7 @@ export interface MeterLike {
   ): { add(value: number, attributes?: Record<string, string>): void };
 }
 
-type HistogramLike = ReturnType<MeterLike['createHistogram']>;
+export type HistogramLike = ReturnType<MeterLike['createHistogram']>;
 type CounterLike = ReturnType<MeterLike['createCounter']>;
 
 /** The request labels each instrument carries as attributes: those of the Prometheus metric it matches. */
@@ -100,6 +100,28 @@ export const GEN_AI_BUCKETS = {
   tokenUsage: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
 } as const;
 
+/** A histogram of `meter` with the bucket boundaries the conventions advise for it. */
+export function advisedHistogram(
+  meter: MeterLike,
+  name: string,
+  unit: string,
+  description: string,
+  boundaries: readonly number[],
+): HistogramLike {
+  return meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
+}
+
+/** `gen_ai.client.token.usage`, the one token instrument of the conventions: the server side's and the client side's, made the same so that the SDK keeps one. */
+export function tokenUsageHistogram(meter: MeterLike): HistogramLike {
+  return advisedHistogram(
+    meter,
+    'gen_ai.client.token.usage',
+    '{token}',
+    'Number of input and output tokens used.',
+    GEN_AI_BUCKETS.tokenUsage,
+  );
+}
+
 /** The name of the Meter the instruments are created with: this package's. */
 export const METER_NAME = 'nestjs-llm-metrics';
 
@@ -127,32 +149,28 @@ export class GenAiMetrics {
     private readonly requestLabels: GenAiRequestLabels = NO_REQUEST_LABELS,
     withSlo = false,
   ) {
-    const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) =>
-      meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
-    this.requestDuration = histogram(
+    this.requestDuration = advisedHistogram(
+      meter,
       'gen_ai.server.request.duration',
       's',
       'Generative AI server request duration such as time-to-last byte or last output token.',
       GEN_AI_BUCKETS.requestDuration,
     );
-    this.timeToFirstToken = histogram(
+    this.timeToFirstToken = advisedHistogram(
+      meter,
       'gen_ai.server.time_to_first_token',
       's',
       'Time to generate first token for successful responses.',
       GEN_AI_BUCKETS.timeToFirstToken,
     );
-    this.timePerOutputToken = histogram(
+    this.timePerOutputToken = advisedHistogram(
+      meter,
       'gen_ai.server.time_per_output_token',
       's',
       'Time per output token generated after the first token for successful responses.',
       GEN_AI_BUCKETS.timePerOutputToken,
     );
-    this.tokenUsage = histogram(
-      'gen_ai.client.token.usage',
-      '{token}',
-      'Number of input and output tokens used.',
-      GEN_AI_BUCKETS.tokenUsage,
-    );
+    this.tokenUsage = tokenUsageHistogram(meter);
     this.slo = withSlo
       ? {
           requests: meter.createCounter('nestjs_llm_metrics.slo.requests', {

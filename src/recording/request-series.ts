@@ -12,7 +12,7 @@ import type { CostCounts } from '../gateway/cost-ledger.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
 import type { HistogramRule } from '../schemas/schema.js';
 import type { HistogramSeries } from '../store/histogram-series.js';
-import type { CounterFamily } from '../store/metric-family.js';
+import { type CounterFamily, familyLabels } from '../store/metric-family.js';
 import type { CounterSeries, LabelValues } from '../store/series.js';
 
 /** A counter of the schema, and the request labels it carries. */
@@ -143,12 +143,8 @@ export class EndpointCounts {
 
   /** The series of `binding`'s counter with the model, this endpoint, `labels` and the request labels it carries, in its label order. */
   private bind(binding: CounterBinding, labels: Readonly<Record<string, string>>): CounterSeries {
-    const all: Record<string, string> = { model: this.series.model, endpoint: this.endpoint, ...labels };
-    const ordered: Record<string, string> = {};
-    for (const name of binding.family.labelNames) {
-      ordered[name] = all[name] ?? this.series.requestLabels[name];
-    }
-    return binding.family.counter(ordered);
+    const own = { model: this.series.model, endpoint: this.endpoint, ...labels };
+    return binding.family.counter(familyLabels(binding.family.labelNames, own, this.series.requestLabels));
   }
 }
 

@@ -286,8 +286,7 @@ function measureRateLimits(
 /** Each price a cost was counted at, once per model, provider and token type. */
 function measurePrices(sources: GaugeSources): Measured[] {
   const prices = new Map<string, Measured>();
-  const costs = [...[...sources.series()].map((series) => series.cost), ...[...sources.upstream()].map((series) => series.cost)];
-  for (const cost of costs) {
+  for (const { cost } of [...sources.series(), ...sources.upstream()]) {
     for (const measured of cost?.pricesInUse() ?? []) {
       const { model, provider, token_type } = measured.labels;
       prices.set(labelKey(['model', 'provider', 'token_type'], { model, provider, token_type }), measured);

@@ -6,6 +6,19 @@ export function labelKey(names: readonly string[], labels: Readonly<Record<strin
   return names.length === 1 ? String(labels[names[0]]) : names.map((name) => labels[name]).join('\u0000');
 }
 
+/** The labels of a series of a family with `labelNames`, in its order: each from `own`, else from `requestLabels` (the request labels it carries). */
+export function familyLabels(
+  labelNames: readonly string[],
+  own: Readonly<Record<string, string>>,
+  requestLabels: LabelValues,
+): LabelValues {
+  const labels: Record<string, string> = {};
+  for (const name of labelNames) {
+    labels[name] = own[name] ?? requestLabels[name];
+  }
+  return labels;
+}
+
 /** A gauge's value for one label set, as measured when the gauge is read. */
 export interface Measured {
   readonly labels: LabelValues;

@@ -3,7 +3,14 @@ import OpenAI from 'openai';
 import { AppModule } from '../sample/app.module.js';
 import { type PanelQuery, loadDashboard, panelQueries, panelsOfRow, substitute } from './support/grafana.js';
 import { type RunningApp, startApp } from './support/http.js';
-import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
+import {
+  type PrometheusServer,
+  type VectorSample,
+  pollUntil,
+  requirePrometheus,
+  startPrometheus,
+  targetsUp,
+} from './support/prometheus.js';
 
 /*
  * The "Answers" row of grafana/llm-metrics.json against a real Prometheus:
@@ -96,11 +103,7 @@ describe('the Answers row of the Grafana dashboard, against a real Prometheus', 
       intervalSeconds: 1,
       jobs: [{ jobName: 'llm-answers', honorLabels: true, targets: [new URL(app.baseUrl).host] }],
     });
-    const up = await pollUntil(
-      () => prometheus!.targets(),
-      (targets) => targets.length === 1 && targets[0].health === 'up',
-      { timeoutMs: 20_000 },
-    );
+    const up = await targetsUp(prometheus, 1);
     expect(up.done).toBe(true);
     const client = new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
     let sent = 0;

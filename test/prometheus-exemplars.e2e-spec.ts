@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { AppModule } from '../sample/app.module.js';
 import { type RunningApp, startApp } from './support/http.js';
-import { type PrometheusServer, type SeriesExemplars, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
+import {
+  type PrometheusServer,
+  type SeriesExemplars,
+  pollUntil,
+  requirePrometheus,
+  startPrometheus,
+  targetsUp,
+} from './support/prometheus.js';
 
 /*
  * Exemplars end to end: the sample app with `exemplars: true`, scraped every
@@ -38,11 +45,7 @@ describe('exemplars in a real Prometheus with exemplar storage', () => {
       features: ['exemplar-storage'],
       jobs: [{ jobName: 'llm-exemplars', targets: [new URL(app.baseUrl).host] }],
     });
-    const up = await pollUntil(
-      () => prometheus!.targets(),
-      (targets) => targets.length === 1 && targets[0].health === 'up',
-      { timeoutMs: 20_000 },
-    );
+    const up = await targetsUp(prometheus, 1);
     expect(up.done).toBe(true);
     const client = new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey: 'test', maxRetries: 0, timeout: 10_000 });
     for (let i = 0; i < STREAMS; i++) {

@@ -5,7 +5,14 @@ import { AppModule } from '../sample/app.module.js';
 import type { PricesOption, SchemaName } from '../src/index.js';
 import { type PanelQuery, loadDashboard, panelQueries, panelsOfRow, substitute } from './support/grafana.js';
 import { type RunningApp, startApp } from './support/http.js';
-import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
+import {
+  type PrometheusServer,
+  type VectorSample,
+  pollUntil,
+  requirePrometheus,
+  startPrometheus,
+  targetsUp,
+} from './support/prometheus.js';
 import { SCRIPTED_USAGE, type ScriptedUpstream, startScriptedUpstream } from './support/scripted-upstream.js';
 
 /*
@@ -71,11 +78,7 @@ describe('the Gateway rows of the dashboards and the PromQL of the docs, against
       intervalSeconds: 1,
       jobs: REPLICAS.map(({ job }, index) => ({ jobName: job, honorLabels: true, targets: [new URL(apps[index].baseUrl).host] })),
     });
-    const up = await pollUntil(
-      () => prometheus!.targets(),
-      (targets) => targets.length === 2 && targets.every((target) => target.health === 'up'),
-      { timeoutMs: 20_000 },
-    );
+    const up = await targetsUp(prometheus, 2);
     expect(up.done).toBe(true);
     const ask = [{ role: 'user' as const, content: 'Hello' }];
     for (let round = 1; round <= ROUNDS; round++) {

@@ -8,7 +8,14 @@ import { ruleFileYaml } from '../src/mixin/rules-cli.js';
 import { EASY, EASY_TARGETS, HARD, HARD_TARGETS } from './app/slo-targets.js';
 import { loadDashboard, panelQueries, panelsOfRow, substitute } from './support/grafana.js';
 import { type RunningApp, startApp } from './support/http.js';
-import { type PrometheusServer, type VectorSample, pollUntil, requirePrometheus, startPrometheus } from './support/prometheus.js';
+import {
+  type PrometheusServer,
+  type VectorSample,
+  pollUntil,
+  requirePrometheus,
+  startPrometheus,
+  targetsUp,
+} from './support/prometheus.js';
 
 /*
  * The rules and the Service levels rows of both dashboards against a real
@@ -58,11 +65,7 @@ describe('the generated rules and the Service levels rows, against a real Promet
       ruleFiles,
       jobs: REPLICAS.map(({ job }, index) => ({ jobName: job, honorLabels: true, targets: [new URL(apps[index].baseUrl).host] })),
     });
-    const up = await pollUntil(
-      () => prometheus!.targets(),
-      (targets) => targets.length === 2 && targets.every((target) => target.health === 'up'),
-      { timeoutMs: 20_000 },
-    );
+    const up = await targetsUp(prometheus, 2);
     expect(up.done).toBe(true);
     // Two rounds, scraped between: per round and replica, each model 2 streams and 2 unary chats.
     for (let round = 1; round <= 2; round++) {

@@ -319,6 +319,15 @@ async function launch(
  * Polls `read` until `done` holds: at most `maxPolls` times and `timeoutMs`.
  * Returns the last value read either way; the caller asserts on it.
  */
+/** Polls until Prometheus has `count` targets and every one is up (20 s at most). */
+export function targetsUp(prometheus: PrometheusServer, count: number): Promise<{ value: ActiveTarget[]; done: boolean }> {
+  return pollUntil(
+    () => prometheus.targets(),
+    (targets) => targets.length === count && targets.every((target) => target.health === 'up'),
+    { timeoutMs: 20_000 },
+  );
+}
+
 export async function pollUntil<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,

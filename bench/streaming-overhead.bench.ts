@@ -1,7 +1,14 @@
 import { Body, Controller, HttpCode, Module, Post, UseInterceptors } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { Endpoint, LlmMetricsModule, type LlmMetricsModuleOptions, TrackLlm } from '../src/index.js';
-import { type AdapterName, DoNothingInterceptor, alternatingMedians, createInjectableApp, timeRoutes } from './support/bench-app.js';
+import {
+  type AdapterName,
+  DoNothingInterceptor,
+  WatchFloorInterceptor,
+  alternatingMedians,
+  createInjectableApp,
+  timeRoutes,
+} from './support/bench-app.js';
 import { type Summary, fmt, heading, line, ratioLine, spread, summarize } from './support/rounds.js';
 
 const CHUNKS = 64;
@@ -15,7 +22,7 @@ function sseStream(): Readable {
   return Readable.from(lines);
 }
 
-/** The same 64-chunk SSE stream, untracked and tracked (every streaming metric on). */
+/** The same 64-chunk SSE stream, untracked, behind a do-nothing interceptor or the watch floor, and tracked (every streaming metric on). */
 @Controller()
 class StreamBenchController {
   @Post('untracked')
@@ -28,6 +35,13 @@ class StreamBenchController {
   @HttpCode(200)
   @UseInterceptors(DoNothingInterceptor)
   doNothing(@Body() _body: { model: string }): Readable {
+    return sseStream();
+  }
+
+  @Post('watch-floor')
+  @HttpCode(200)
+  @UseInterceptors(WatchFloorInterceptor)
+  watchFloor(@Body() _body: { model: string }): Readable {
     return sseStream();
   }
 
@@ -57,7 +71,7 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
     payload: { model: 'bench-model', stream: true },
     isExpected: (body) => body.endsWith('data: [DONE]\n\n'),
   });
-  const alternating = await alternatingMedians(request, ['do-nothing', 'tracked'], Math.max(rounds, 10) * 40, {
+  const alternating = await alternatingMedians(request, ['do-nothing', 'watch-floor', 'tracked'], Math.max(rounds, 10) * 60, {
     model: 'bench-model',
     stream: true,
   });
@@ -80,6 +94,10 @@ export async function streamingOverhead(adapter: AdapterName, rounds: number, st
   line(
     `- stream by stream, alternating: median ${fmt(alternating['do-nothing'], 1)} µs do-nothing, ${fmt(alternating.tracked, 1)} µs tracked: ` +
       `tokens/s tracked ÷ do-nothing ${fmt(alternating['do-nothing'] / alternating.tracked, 3)}, ${fmt((alternating.tracked - alternating['do-nothing']) / CHUNKS, 2)} µs a chunk`,
+  );
+  line(
+    `- the watch floor (${fmt(alternating['watch-floor'], 1)} µs a stream, alternating with both): tokens/s floor ÷ do-nothing ${fmt(alternating['do-nothing'] / alternating['watch-floor'], 3)}, ` +
+      `tracked ÷ floor ${fmt(alternating['watch-floor'] / alternating.tracked, 3)} (${fmt((alternating.tracked - alternating['watch-floor']) / CHUNKS, 2)} µs a chunk beyond it)`,
   );
   return results;
 }

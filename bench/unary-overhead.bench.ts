@@ -7,7 +7,9 @@ const VARIANTS = ['undecorated', 'do-nothing', 'tracked'] as const;
 export async function unaryOverhead(adapter: AdapterName, rounds: number, requestsPerRound: number) {
   const { app, request } = await createInjectableApp(unaryBenchModule(), adapter);
   const results = await timeRoutes(request, VARIANTS, { rounds, perRound: requestsPerRound, payload: { model: 'bench-model' } });
-  const alternating = await alternatingMedians(request, ['do-nothing', 'tracked'], Math.max(rounds, 10) * 300, { model: 'bench-model' });
+  const alternating = await alternatingMedians(request, ['do-nothing', 'watch-floor', 'tracked'], Math.max(rounds, 10) * 450, {
+    model: 'bench-model',
+  });
   await app.close();
 
   heading(`Unary overhead, ${adapter} (${rounds} rounds × ${requestsPerRound} requests, µs/request: median [min–max])`);
@@ -18,6 +20,10 @@ export async function unaryOverhead(adapter: AdapterName, rounds: number, reques
   line(
     `- request by request, alternating: median ${fmt(alternating['do-nothing'])} µs do-nothing, ${fmt(alternating.tracked)} µs tracked: ` +
       `rps tracked ÷ do-nothing ${fmt(alternating['do-nothing'] / alternating.tracked, 3)}, the tracking's own work ${fmt(alternating.tracked - alternating['do-nothing'])} µs`,
+  );
+  line(
+    `- the watch floor (${fmt(alternating['watch-floor'])} µs, alternating with both): rps floor ÷ do-nothing ${fmt(alternating['do-nothing'] / alternating['watch-floor'], 3)}, ` +
+      `tracked ÷ floor ${fmt(alternating['watch-floor'] / alternating.tracked, 3)} (the metric work beyond watching the response: ${fmt(alternating.tracked - alternating['watch-floor'])} µs)`,
   );
   ratioLine('rps tracked ÷ undecorated', results.undecorated.samples, results.tracked.samples, '(information)');
   line(

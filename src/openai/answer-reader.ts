@@ -83,12 +83,10 @@ export class AnswerReader {
   private keptArguments = 0;
   /** Whether a Responses API stream made function calls: its `completed` status then reads as `tool_calls`. */
   private calledFunctions = false;
-  /** The request's tool names, read with the first tool call; `null` before. */
-  private tools: ReadonlySet<string> | undefined | null = null;
 
   constructor(
     private readonly sink: AnswerSink,
-    /** The request's tool names (`toolNamesOf`); without them, names are not checked. */
+    /** The request's tool names (`toolNamesOf`), asked for at each tool call (the caller reads them once); without them, names are not checked. */
     private readonly toolsOf: () => ReadonlySet<string> | undefined,
   ) {}
 
@@ -119,10 +117,7 @@ export class AnswerReader {
 
   /** Judges a whole tool call, and reports it. */
   private judge(name: unknown, args: unknown): void {
-    if (this.tools === null) {
-      this.tools = this.toolsOf();
-    }
-    this.sink.toolCall(judgeToolCall(name, args, this.tools));
+    this.sink.toolCall(judgeToolCall(name, args, this.toolsOf()));
   }
 
   /** A choice of a chunk (`delta`) or of a whole answer (`message`), and its finish reason. */

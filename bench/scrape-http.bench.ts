@@ -49,7 +49,7 @@ const staticBody = { bytes: Buffer.alloc(0) };
 /** A registry of prom-client's own metrics (Counter, Gauge, Histogram) holding what the traffic recorded, as an app without this library keeps it. */
 const ownRegistry = new Registry();
 
-/** prom-client's own metrics of the 0.2.1 schema, for `ownRegistry`: the same names, labels and buckets as the library's. */
+/** prom-client's own metrics of the 0.2.1 schema and its default answer counters, for `ownRegistry`: the same names, labels and buckets as the library's. */
 function promClientOwnMetrics() {
   const registers = [ownRegistry];
   const histogram = (suffix: string, help: string, buckets: readonly number[]) =>
@@ -59,6 +59,12 @@ function promClientOwnMetrics() {
       name: 'nv_llm_http_service_requests_total',
       help: 'Total number of LLM requests processed',
       labelNames: ['model', 'endpoint', 'request_type', 'status'],
+      registers,
+    }),
+    finishReasons: new Counter({
+      name: 'nv_llm_http_service_finish_reasons_total',
+      help: 'Total number of LLM requests by the reason their answer finished',
+      labelNames: ['model', 'endpoint', 'finish_reason'],
       registers,
     }),
     inflight: new Gauge({
@@ -108,6 +114,38 @@ class StallProbe {
   }
 }
 
+/** The series of a text exposition, values left out and each one's labels sorted: what two registries must share to be compared. */
+function seriesOf(text: string): Set<string> {
+  const series = new Set<string>();
+  for (const sample of text.split('\n')) {
+    if (sample === '' || sample.startsWith('#')) {
+      continue;
+    }
+    const open = sample.indexOf('{');
+    const close = sample.lastIndexOf('}');
+    series.add(
+      open === -1
+        ? sample.slice(0, sample.indexOf(' '))
+        : `${sample.slice(0, open)}{${sample
+            .slice(open + 1, close)
+            .split(',')
+            .sort()
+            .join(',')}}`,
+    );
+  }
+  return series;
+}
+
+/** Fails unless the route and prom-client's own metrics hold the same series: a comparison of different scrapes is no result. */
+function assertSameSeries(ours: string, theirOwn: string): void {
+  const a = seriesOf(ours);
+  const b = seriesOf(theirOwn);
+  const missing = [...a].find((series) => !b.has(series)) ?? [...b].find((series) => !a.has(series));
+  if (missing !== undefined) {
+    throw new Error(`the scrape bench's two stores differ (${a.size} and ${b.size} series), e.g. at ${missing}`);
+  }
+}
+
 /** Runs the scraper in a process of its own against `port`, and returns what it measured. */
 function runScraper(port: number, rounds: number, paths: string[]): Promise<Record<string, { ms: number[]; bytes: number }>> {
   const script = fileURLToPath(new URL('./support/scraper.js', import.meta.url));
@@ -145,6 +183,8 @@ export async function scrapeOverHttp(models: number, rounds: number) {
     const labels = { model };
     const m = Number(model.slice('model-'.length));
     own.requests.inc({ ...labels, endpoint, request_type: streaming ? 'stream' : 'unary', status: ok ? 'success' : 'error' });
+    // Nothing in the traffic names a finish reason: `none`, as the library counts it.
+    own.finishReasons.inc({ ...labels, endpoint, finish_reason: 'none' });
     own.inflight.set(labels, 0);
     own.duration.observe(labels, 0.0004 * (m % 7));
     if (streaming) {
@@ -161,6 +201,7 @@ export async function scrapeOverHttp(models: number, rounds: number) {
   const alone = await runScraper(port, rounds, ['/metrics']);
   const stalls = summarize(probe.stalls['/metrics'].slice(1));
   staticBody.bytes = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/metrics`)).arrayBuffer());
+  assertSameSeries(staticBody.bytes.toString(), await ownRegistry.metrics());
   const floor = await runScraper(port, rounds, ['/static']);
   const results = await runScraper(port, rounds, ['/metrics', '/prom-client', '/prom-client-own']);
   probe.end();

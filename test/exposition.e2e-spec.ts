@@ -1,5 +1,6 @@
 import { Counter, Registry, type RegistryContentType } from 'prom-client';
-import { LLM_METRICS_REGISTRY } from '../src/index.js';
+import { request as httpRequest } from 'node:http';
+import { Endpoint, ErrorType, LLM_METRICS_REGISTRY, LlmMetricsService } from '../src/index.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { promtoolCheck } from './support/promtool.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
@@ -339,5 +340,97 @@ describe.each(ADAPTERS)('the route renders what prom-client renders (%s)', (adap
     expect(text).toContain(
       'nv_llm_http_service_requests_total{model="llama",endpoint="completions",request_type="unary",status="success",app="llm-api"} 1',
     );
+  });
+});
+
+/** One request of each endpoint, request type and status for each of `models` models: a scrape of several MB, rendered in many slices. */
+function recordEveryLabelSet(service: LlmMetricsService, models: number): void {
+  for (let m = 0; m < models; m++) {
+    for (const endpoint of [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses]) {
+      for (const streaming of [false, true]) {
+        for (const ok of [false, true]) {
+          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
+          guard.recordOutput(1);
+          guard.recordOutput(1);
+          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
+          if (ok) {
+            guard.markOk();
+          } else {
+            guard.markError(ErrorType.Internal);
+          }
+          guard.finish();
+        }
+      }
+    }
+  }
+}
+
+/** GETs the metrics route and reads its body slowly: a pause of `pauseMs` after the first chunk. */
+function slowScrape(baseUrl: string, pauseMs: number): Promise<{ headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(new URL('/metrics', baseUrl), (res) => {
+      const chunks: Buffer[] = [];
+      res.once('data', () => {
+        res.pause();
+        setTimeout(() => res.resume(), pauseMs);
+      });
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe.each(ADAPTERS)('a scrape larger than a slice (%s)', (adapter) => {
+  let app: RunningApp;
+  let registry: Registry;
+
+  beforeAll(async () => {
+    app = await startApp(ResponseShapesAppModule.register({ maxModels: 1000 }), { adapter });
+    registry = app.app.get<Registry>(LLM_METRICS_REGISTRY);
+    recordEveryLabelSet(app.app.get(LlmMetricsService), 1000);
+  });
+  afterAll(() => app.close());
+
+  it.each([
+    ['text', undefined],
+    ['OpenMetrics', 'application/openmetrics-text; version=1.0.0'],
+  ])('is sent while it is rendered, chunked, in %s (the text byte for byte what prom-client renders)', async (_format, accept) => {
+    const response = await fetch(`${app.baseUrl}/metrics`, { headers: accept === undefined ? {} : { accept } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(response.headers.get('transfer-encoding')).toBe('chunked');
+    const body = await response.text();
+    expect(body.length).toBeGreaterThan(4_000_000);
+    if (accept === undefined) {
+      expect(body).toBe(await registry.metrics());
+    } else {
+      expect(body.endsWith('# EOF\n')).toBe(true);
+      expect(
+        valueOf(body, 'nv_llm_http_service_requests_total', {
+          model: 'model-999',
+          endpoint: 'responses',
+          request_type: 'stream',
+          status: 'success',
+        }),
+      ).toBe(1);
+    }
+  });
+
+  it('waits for a scraper that reads slowly, and sends it the whole scrape', async () => {
+    const { headers, body } = await slowScrape(app.baseUrl, 300);
+    expect(headers['content-type']).toContain('text/plain');
+    expect(body).toBe(await registry.metrics());
+  });
+
+  it('outlives a scraper that leaves in the middle, and serves the next scrape whole', async () => {
+    for (let i = 0; i < 3; i++) {
+      const received = await abandonAfter(app.baseUrl, '/metrics', { method: 'GET', chunks: 1 });
+      expect(received.length).toBeGreaterThan(0);
+    }
+    expect(await scrape(app.baseUrl)).toBe(await registry.metrics());
+    expect((await postJson(app.baseUrl, '/shapes/value', { model: 'model-1' })).status).toBe(200);
   });
 });

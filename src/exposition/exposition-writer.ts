@@ -122,7 +122,12 @@ export class ExpositionWriter {
     this.byte(LINE_FEED);
   }
 
-  /** The buffers written, in order; the writer is spent. */
+  /** The buffers filled since the last call, in order: the start of the exposition, to send while the rest is written. */
+  takeFilled(): Buffer[] {
+    return this.chunks.splice(0, this.chunks.length);
+  }
+
+  /** The buffers written (since the last `takeFilled()`), in order; the writer is spent. */
   finish(): Buffer[] {
     if (this.offset > 0) {
       this.chunks.push(this.buffer.subarray(0, this.offset));

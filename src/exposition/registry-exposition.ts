@@ -18,10 +18,17 @@ export interface RenderRegistryOptions {
 
 /** How the metrics route renders: the buffers it reuses, and the slices it cuts the work into. */
 export interface RenderMechanism extends RenderRegistryOptions {
-  /** How the render is cut into slices between which the event loop runs (default: of about 1 ms each); tells the longest slice afterwards. */
+  /** How the render is cut into slices between which the event loop runs (default: of about 0.5 ms each, sending with `send`); tells the longest slice afterwards. */
   slices?: RenderSlices;
   /** Where to take the buffers from: give them back (`giveBack`) once the exposition has been sent, and the next render reuses them. */
   buffers?: ExpositionBuffers;
+  /**
+   * Sends the buffers filled so far, between two slices of a text render,
+   * while the rest is rendered; a promise it returns (the client's connection
+   * is full) is waited for before the next slice. The render then returns
+   * only what is left to send.
+   */
+  send?: (filled: Buffer[]) => Promise<void> | undefined;
 }
 
 /** `metric`'s samples with the default labels they lack added last, as `getMetricsAsJSON()` adds them. */
@@ -45,7 +52,25 @@ async function* otherMetrics(
   }
 }
 
-/** `renderRegistry` with the route's mechanism: reused buffers, and the slices of the work. */
+/** The registry's other metrics, each rendered in `format` as prom-client renders it. */
+async function renderOtherMetrics(
+  registry: Registry<RegistryContentType>,
+  store: MetricStore,
+  format: TextFormat,
+  defaults: LabelSet | undefined,
+): Promise<string[]> {
+  const texts: string[] = [];
+  for await (const { name, json } of otherMetrics(registry, store)) {
+    texts.push(
+      format === 'openmetrics'
+        ? renderOpenMetricsFamily(withDefaults(await json(), defaults))
+        : await registry.getSingleMetricAsString(name),
+    );
+  }
+  return texts;
+}
+
+/** `renderRegistry` with the route's mechanism: reused buffers, the slices of the work, and sending while rendering. */
 export async function renderStoreAndRegistry(
   registry: Registry<RegistryContentType>,
   store: MetricStore,
@@ -53,15 +78,23 @@ export async function renderStoreAndRegistry(
   options: RenderMechanism = {},
 ): Promise<Buffer[]> {
   const defaults = defaultLabelsOf(options.defaultLabels);
+  // Before any byte is sent: a metric whose collection fails fails the scrape whole.
+  const others = await renderOtherMetrics(registry, store, format, defaults);
   const writer = new ExpositionWriter(options.buffers);
-  const slices = options.slices ?? new RenderSlices();
+  const send = options.send;
+  const slices =
+    options.slices ??
+    new RenderSlices(
+      undefined,
+      send &&
+        (() => {
+          const filled = writer.takeFilled();
+          return filled.length > 0 ? send(filled) : undefined;
+        }),
+    );
   await renderFamilies(writer, store.read(), format, defaults, slices);
-  for await (const { name, json } of otherMetrics(registry, store)) {
-    if (format === 'openmetrics') {
-      writer.text(`${renderOpenMetricsFamily(withDefaults(await json(), defaults))}\n`);
-    } else {
-      writer.text(`${writer.empty ? '' : '\n'}${await registry.getSingleMetricAsString(name)}\n`);
-    }
+  for (const text of others) {
+    writer.text(format === 'openmetrics' || writer.empty ? `${text}\n` : `\n${text}\n`);
   }
   if (format === 'openmetrics') {
     writer.text('# EOF\n');

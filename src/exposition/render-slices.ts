@@ -11,7 +11,11 @@ export class RenderSlices {
   private longest = 0;
   private count = 0;
 
-  constructor(private readonly sliceMs = 0.5) {}
+  constructor(
+    private readonly sliceMs = 0.5,
+    /** Run between two slices: what it returns (e.g. a stream's `drain`) is waited for before the turn of the event loop. */
+    private readonly between?: () => Promise<void> | undefined,
+  ) {}
 
   /**
    * Whether this slice has run its time, after a piece of work of `weight`:
@@ -30,6 +34,8 @@ export class RenderSlices {
   /** Lets the event loop run what waits (I/O, timers), then starts the next slice. */
   async pause(): Promise<void> {
     this.end();
+    await this.between?.();
+    // A turn of the event loop even after a wait: what resolves it (an I/O callback) may run before the loop's other work.
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.sliceStart = performance.now();
   }

@@ -18,15 +18,15 @@ export interface RenderRegistryOptions {
 
 /** How the metrics route renders: the buffers it reuses, and the slices it cuts the work into. */
 export interface RenderMechanism extends RenderRegistryOptions {
-  /** How the render is cut into slices between which the event loop runs (default: of about 0.5 ms each, sending with `send`); tells the longest slice afterwards. */
+  /** How the render is cut into slices between which the event loop runs (default: of about 0.5 ms each); tells the longest slice afterwards. */
   slices?: RenderSlices;
   /** Where to take the buffers from: give them back (`giveBack`) once the exposition has been sent, and the next render reuses them. */
   buffers?: ExpositionBuffers;
   /**
-   * Sends the buffers filled so far, between two slices of a text render,
-   * while the rest is rendered; a promise it returns (the client's connection
-   * is full) is waited for before the next slice. The render then returns
-   * only what is left to send.
+   * Sends the buffers filled so far, between two slices of a text render
+   * (of the default slices, not of `slices`), while the rest is rendered; a
+   * promise it returns (the client's connection is full) is waited for
+   * before the next slice. The render then returns only what is left to send.
    */
   send?: (filled: Buffer[]) => Promise<void> | undefined;
 }

@@ -1,7 +1,7 @@
 import { type ErrorType, REQUEST_STATUS_SUCCESS, type Status } from '../labels/label-values.js';
 import type { HistogramRule } from '../schemas/schema.js';
 import type { HistogramSeries } from '../store/histogram-series.js';
-import { type CounterFamily, type HistogramFamily, familyLabels } from '../store/metric-family.js';
+import { type CounterFamily, type HistogramFamily, familyLabels, withCarriedLabels } from '../store/metric-family.js';
 import type { CounterSeries, LabelValues } from '../store/series.js';
 import { CostCounts, type CostLedger, type FamilyBinding } from './cost-ledger.js';
 import type { RateLimit, RateLimitReport } from './rate-limit-headers.js';
@@ -50,11 +50,7 @@ export class UpstreamSeries {
 
   /** `{ model, provider, …the carried request labels }`. */
   labelsOf(carried: readonly string[]): LabelValues {
-    const labels: Record<string, string> = { model: this.model, provider: this.provider };
-    for (const name of carried) {
-      labels[name] = this.requestLabels[name];
-    }
-    return labels;
+    return withCarriedLabels({ model: this.model, provider: this.provider }, this.requestLabels, carried);
   }
 
   /** Counts a call that ended, with its status and error type (`''` on success). */

@@ -12,7 +12,7 @@ import type { CostCounts } from '../gateway/cost-ledger.js';
 import type { TokenUsage } from '../openai/openai-payload.js';
 import type { HistogramRule } from '../schemas/schema.js';
 import type { HistogramSeries } from '../store/histogram-series.js';
-import { type CounterFamily, familyLabels } from '../store/metric-family.js';
+import { type CounterFamily, familyLabels, withCarriedLabels } from '../store/metric-family.js';
 import type { CounterSeries, LabelValues } from '../store/series.js';
 
 /** A counter of the schema, and the request labels it carries. */
@@ -184,11 +184,7 @@ export class RequestSeries {
 
   /** `{ model, …the carried request labels }`: the labels of a family keyed by model and `carried`. */
   labelsOf(carried: readonly string[]): LabelValues {
-    const labels: Record<string, string> = { model: this.model };
-    for (const name of carried) {
-      labels[name] = this.requestLabels[name];
-    }
-    return labels;
+    return withCarriedLabels({ model: this.model }, this.requestLabels, carried);
   }
 
   /** Counts the reasoning tokens of an answer's usage, where the schema counts them; the series appears with the first usage that tells them. */

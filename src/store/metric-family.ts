@@ -19,6 +19,19 @@ export function familyLabels(
   return labels;
 }
 
+/** `own` labels with the values of the request labels `carried` after them: the labels of a series of a family keyed by `own`'s names and `carried`. */
+export function withCarriedLabels(
+  own: Readonly<Record<string, string>>,
+  requestLabels: LabelValues,
+  carried: readonly string[],
+): LabelValues {
+  const labels: Record<string, string> = { ...own };
+  for (const name of carried) {
+    labels[name] = requestLabels[name];
+  }
+  return labels;
+}
+
 /** A gauge's value for one label set, as measured when the gauge is read. */
 export interface Measured {
   readonly labels: LabelValues;

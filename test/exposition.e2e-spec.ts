@@ -1,6 +1,7 @@
 import { Counter, Registry, type RegistryContentType } from 'prom-client';
 import { request as httpRequest } from 'node:http';
-import { Endpoint, ErrorType, LLM_METRICS_REGISTRY, LlmMetricsService } from '../src/index.js';
+import { LLM_METRICS_REGISTRY, LlmMetricsService } from '../src/index.js';
+import { requestEveryLabelSet } from '../bench/support/traffic.js';
 import { ResponseShapesAppModule } from './app/response-shapes.app.module.js';
 import { promtoolCheck } from './support/promtool.js';
 import { ADAPTERS, type RunningApp, abandonAfter, eventually, postJson, scrape, startApp } from './support/http.js';
@@ -343,28 +344,6 @@ describe.each(ADAPTERS)('the route renders what prom-client renders (%s)', (adap
   });
 });
 
-/** One request of each endpoint, request type and status for each of `models` models: a scrape of several MB, rendered in many slices. */
-function recordEveryLabelSet(service: LlmMetricsService, models: number): void {
-  for (let m = 0; m < models; m++) {
-    for (const endpoint of [Endpoint.Completions, Endpoint.ChatCompletions, Endpoint.Embeddings, Endpoint.Responses]) {
-      for (const streaming of [false, true]) {
-        for (const ok of [false, true]) {
-          const guard = service.createInflightGuard(`model-${m}`, endpoint, streaming);
-          guard.recordOutput(1);
-          guard.recordOutput(1);
-          guard.recordUsage({ prompt_tokens: 10, completion_tokens: 2 });
-          if (ok) {
-            guard.markOk();
-          } else {
-            guard.markError(ErrorType.Internal);
-          }
-          guard.finish();
-        }
-      }
-    }
-  }
-}
-
 /** GETs the metrics route and reads its body slowly: a pause of `pauseMs` after the first chunk. */
 function slowScrape(baseUrl: string, pauseMs: number): Promise<{ headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -390,7 +369,8 @@ describe.each(ADAPTERS)('a scrape larger than a slice (%s)', (adapter) => {
   beforeAll(async () => {
     app = await startApp(ResponseShapesAppModule.register({ maxModels: 1000 }), { adapter });
     registry = app.app.get<Registry>(LLM_METRICS_REGISTRY);
-    recordEveryLabelSet(app.app.get(LlmMetricsService), 1000);
+    // One request of each endpoint, request type and status of 1 000 models: a scrape of several MB, rendered in many slices.
+    requestEveryLabelSet(app.app.get(LlmMetricsService), 1000);
   });
   afterAll(() => app.close());
 

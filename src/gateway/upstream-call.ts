@@ -1,5 +1,5 @@
 import { ErrorType, REQUEST_STATUS_ERROR, REQUEST_STATUS_SUCCESS } from '../labels/label-values.js';
-import { MAX_READ_BODY_LENGTH, type TokenUsage, parseJson, summarizePayload } from '../openai/openai-payload.js';
+import { MAX_READ_BODY_LENGTH, type TokenUsage, usageOfBody } from '../openai/openai-payload.js';
 import { SseEventReader } from '../openai/sse-event-reader.js';
 import type { HistogramRule, Schema } from '../schemas/schema.js';
 import { errorTypeForStatus } from '../schemas/schemas.js';
@@ -188,9 +188,9 @@ export class UpstreamCall implements UpstreamCallInfo {
     if (this.kept === undefined || this.kept.length === 0 || this.streamed) {
       return undefined;
     }
-    const text = Buffer.concat(this.kept).toString('utf8');
+    const body = Buffer.concat(this.kept);
     this.kept = undefined;
-    return text.includes('"usage"') ? summarizePayload(parseJson(text)).usage : undefined;
+    return usageOfBody(body);
   }
 
   private observe(rule: HistogramRule, seconds: number): void {

@@ -10,8 +10,7 @@ import {
   type PayloadSummary,
   type TokenUsage,
   modelNamedIn,
-  parseJson,
-  summarizePayload,
+  usageOfBody,
 } from '../openai/openai-payload.js';
 import { SseEventReader } from '../openai/sse-event-reader.js';
 import { type TraceLink, traceLinkFromTraceparent } from '../opentelemetry/trace-context.js';
@@ -115,13 +114,9 @@ export class RequestTracking implements ResponseObserver, PayloadReader, AnswerS
       this.sseReader ??= new SseEventReader(this.guard.wantsAnswer ? this : undefined);
       this.record(this.sseReader.read(chunk));
     } else if (chunk.length <= MAX_READ_BODY_LENGTH) {
-      const body = typeof chunk === 'string' ? chunk : bufferOf(chunk);
-      // Only an answer that names a usage, choices or (the Responses API's) output is parsed.
-      if (body.includes('"usage"') || (this.guard.wantsAnswer && (body.includes('"choices"') || body.includes('"output"')))) {
-        const usage = summarizePayload(parseJson(body.toString()), this.guard.wantsAnswer ? this : undefined).usage;
-        if (usage) {
-          this.guard.recordUsage(usage);
-        }
+      const usage = usageOfBody(chunk, this.guard.wantsAnswer ? this : undefined);
+      if (usage) {
+        this.guard.recordUsage(usage);
       }
     }
   }

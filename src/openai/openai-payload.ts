@@ -148,6 +148,25 @@ export function summarizePayload(payload: unknown, answer?: PayloadReader): Payl
 /** A body longer than this (a unary answer, a request) is not read for its usage or model: memory and time stay bounded. */
 export const MAX_READ_BODY_LENGTH = 1 << 20;
 
+/** What a unary answer is parsed for: its usage; for an answer reader, its choices or (the Responses API's) output too. */
+const USAGE_KEY = /"usage"/;
+const ANSWER_KEYS = /"(?:usage|choices|output)"/;
+
+/**
+ * The usage of a unary answer's whole body, parsed only if the body names a
+ * usage (or, given `answer`, which then reads the answer, choices or an
+ * output). Bytes are searched as latin1: the keys are ASCII, and a body that
+ * is not parsed is not decoded from UTF-8.
+ */
+export function usageOfBody(body: string | Uint8Array, answer?: PayloadReader): TokenUsage | undefined {
+  const keys = answer === undefined ? USAGE_KEY : ANSWER_KEYS;
+  if (typeof body === 'string') {
+    return keys.test(body) ? summarizePayload(parseJson(body), answer).usage : undefined;
+  }
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return keys.test(bytes.toString('latin1')) ? summarizePayload(parseJson(bytes.toString('utf8')), answer).usage : undefined;
+}
+
 /** Parses JSON text; anything that is not JSON is nothing. */
 export function parseJson(text: string): unknown {
   try {

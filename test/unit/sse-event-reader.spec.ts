@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { summarizePayload } from '../../src/openai/openai-payload.js';
+import { type PayloadReader, summarizePayload, usageOfBody } from '../../src/openai/openai-payload.js';
 import { SseEventReader } from '../../src/openai/sse-event-reader.js';
 
 /** What a fresh reader makes of one event's data. */
@@ -37,6 +37,37 @@ describe('summarizePayload', () => {
     });
     expect(summarizePayload({ usage: { prompt_tokens: -1, completion_tokens: 'many' } }).usage).toBeUndefined();
     expect(summarizePayload({ usage: { prompt_tokens: 8 } }).usage).toEqual({ prompt_tokens: 8 });
+  });
+});
+
+describe('usageOfBody (a unary answer)', () => {
+  const answer = {
+    id: 'chatcmpl-1',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'héllo 🚀 "usage" in text' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 12, completion_tokens: 7 },
+  };
+
+  it('reads the usage of a body as text and as UTF-8 bytes alike', () => {
+    const text = JSON.stringify(answer);
+    expect(usageOfBody(text)).toEqual({ prompt_tokens: 12, completion_tokens: 7 });
+    expect(usageOfBody(Buffer.from(text, 'utf8'))).toEqual({ prompt_tokens: 12, completion_tokens: 7 });
+    expect(usageOfBody(new Uint8Array(Buffer.from(`  ${text}`, 'utf8')).subarray(2))).toEqual({ prompt_tokens: 12, completion_tokens: 7 });
+  });
+
+  it('parses a body that names no usage only for an answer reader, which then reads its choices', () => {
+    const read = jest.fn<PayloadReader['read']>();
+    const body = Buffer.from(JSON.stringify({ choices: [{ index: 0, message: { content: 'ünïcode' }, finish_reason: 'length' }] }));
+    expect(usageOfBody(body)).toBeUndefined();
+    expect(read).not.toHaveBeenCalled();
+    expect(usageOfBody(body, { read })).toBeUndefined();
+    expect(read).toHaveBeenCalledWith(expect.objectContaining({ choices: [expect.objectContaining({ finish_reason: 'length' })] }));
+    expect(usageOfBody(Buffer.from('{"model":"m","ok":true}'), { read })).toBeUndefined();
+    expect(read).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads nothing of a body that is not JSON', () => {
+    expect(usageOfBody('"usage" but not JSON')).toBeUndefined();
+    expect(usageOfBody(Buffer.from([0xff, 0xfe, 0x22]))).toBeUndefined();
   });
 });
 

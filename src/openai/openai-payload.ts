@@ -153,9 +153,9 @@ const USAGE_KEY = /"usage"/;
 const ANSWER_KEYS = /"(?:usage|choices|output)"/;
 
 /**
- * The usage of a unary answer's whole body, parsed only if the body names a
- * usage (or, given `answer`, which then reads the answer, choices or an
- * output). Bytes are searched as latin1: the keys are ASCII, and a body that
+ * The usage of a unary answer's whole body, parsed only if it names a usage,
+ * or, given `answer` (which then reads the parsed answer), choices or an
+ * output. Bytes are searched as latin1: the keys are ASCII, and a body that
  * is not parsed is not decoded from UTF-8.
  */
 export function usageOfBody(body: string | Uint8Array, answer?: PayloadReader): TokenUsage | undefined {

@@ -9,6 +9,7 @@ import {
   type PayloadReader,
   type PayloadSummary,
   type TokenUsage,
+  bufferOf,
   modelNamedIn,
   usageOfBody,
 } from '../openai/openai-payload.js';
@@ -21,11 +22,6 @@ import { type ResponseObserver, observeResponse } from './response-observer.js';
 const REQUEST_TRACKING = Symbol('nestjs-llm-metrics.request-tracking');
 
 type TrackedRequest = LlmHttpRequest & { [REQUEST_TRACKING]?: RequestTracking };
-
-/** `bytes` as a Buffer, without copying them. */
-function bufferOf(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 /** The HTTP status of an exception: `getStatus()` (Nest's) or a numeric `status` / `statusCode`. */
 function statusOf(err: unknown): number | undefined {

@@ -148,6 +148,11 @@ export function summarizePayload(payload: unknown, answer?: PayloadReader): Payl
 /** A body longer than this (a unary answer, a request) is not read for its usage or model: memory and time stay bounded. */
 export const MAX_READ_BODY_LENGTH = 1 << 20;
 
+/** `bytes` as a Buffer, without copying them. */
+export function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** What a unary answer is parsed for: its usage; for an answer reader, its choices or (the Responses API's) output too. */
 const USAGE_KEY = /"usage"/;
 const ANSWER_KEYS = /"(?:usage|choices|output)"/;
@@ -163,7 +168,7 @@ export function usageOfBody(body: string | Uint8Array, answer?: PayloadReader): 
   if (typeof body === 'string') {
     return keys.test(body) ? summarizePayload(parseJson(body), answer).usage : undefined;
   }
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const bytes = bufferOf(body);
   return keys.test(bytes.toString('latin1')) ? summarizePayload(parseJson(bytes.toString('utf8')), answer).usage : undefined;
 }
 

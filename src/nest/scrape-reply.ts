@@ -14,23 +14,30 @@ export interface MetricsReply {
   raw?: ServerResponse;
 }
 
-/**
- * Sends `chunks` one after the other, so that no buffer of the whole body is
- * ever made: piped into Express's response (a Node.js response), handed as
- * a stream to Fastify's reply. Once all of it was handed to the system,
- * `onSent` is called (not if the client went away first).
- */
-export function sendChunks(reply: MetricsReply, contentType: string, chunks: readonly Buffer[], onSent: () => unknown): void {
-  const length = chunks.reduce((total, chunk) => total + chunk.length, 0);
-  reply.status(200).header('Content-Type', contentType).header('Content-Length', String(length));
-  const body = Readable.from(chunks, { objectMode: false });
-  const response = reply instanceof ServerResponse ? reply : reply.raw;
-  response?.once('finish', onSent);
+/** The Node.js response behind `reply`, if it tells it. */
+function responseOf(reply: MetricsReply): ServerResponse | undefined {
+  return reply instanceof ServerResponse ? reply : reply.raw;
+}
+
+/** Hands `body` to `reply`: piped into Express's response (a Node.js response), as a stream to Fastify's reply. */
+function sendBody(reply: MetricsReply, body: Readable): void {
   if (reply instanceof ServerResponse) {
     body.pipe(reply);
   } else {
     reply.send(body);
   }
+}
+
+/**
+ * Sends `chunks` one after the other, with their length, so that no buffer
+ * of the whole body is ever made. Once all of it was handed to the system,
+ * `onSent` is called (not if the client went away first).
+ */
+export function sendChunks(reply: MetricsReply, contentType: string, chunks: readonly Buffer[], onSent: () => unknown): void {
+  const length = chunks.reduce((total, chunk) => total + chunk.length, 0);
+  reply.status(200).header('Content-Type', contentType).header('Content-Length', String(length));
+  responseOf(reply)?.once('finish', onSent);
+  sendBody(reply, Readable.from(chunks, { objectMode: false }));
 }
 
 /**
@@ -47,7 +54,7 @@ export async function renderWhileSending(
   render: (send: (filled: Buffer[]) => Promise<void> | undefined) => Promise<Buffer[]>,
   onSent: (sent: readonly Buffer[]) => unknown,
 ): Promise<void> {
-  const response = reply instanceof ServerResponse ? reply : reply.raw;
+  const response = responseOf(reply);
   const sent: Buffer[] = [];
   let body: PassThrough | undefined;
   const closed = new AbortController();
@@ -59,11 +66,7 @@ export async function renderWhileSending(
       response?.once('close', () => closed.abort());
       response?.once('finish', () => onSent(sent));
       reply.status(200).header('Content-Type', contentType);
-      if (reply instanceof ServerResponse) {
-        body.pipe(reply);
-      } else {
-        reply.send(body);
-      }
+      sendBody(reply, body);
     }
     let full = false;
     for (const chunk of chunks) {

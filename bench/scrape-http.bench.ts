@@ -16,6 +16,7 @@ import {
   TIME_TO_FIRST_TOKEN_BUCKETS,
 } from '../src/index.js';
 import { fmt, heading, line, summarize } from './support/rounds.js';
+import { parseExposition } from '../test/support/exposition.js';
 import { requestEveryLabelSet } from './support/traffic.js';
 
 /** The same registry, served by prom-client's `registry.metrics()`: what an app without this library's renderer serves. */
@@ -116,24 +117,15 @@ class StallProbe {
 
 /** The series of a text exposition, values left out and each one's labels sorted: what two registries must share to be compared. */
 function seriesOf(text: string): Set<string> {
-  const series = new Set<string>();
-  for (const sample of text.split('\n')) {
-    if (sample === '' || sample.startsWith('#')) {
-      continue;
-    }
-    const open = sample.indexOf('{');
-    const close = sample.lastIndexOf('}');
-    series.add(
-      open === -1
-        ? sample.slice(0, sample.indexOf(' '))
-        : `${sample.slice(0, open)}{${sample
-            .slice(open + 1, close)
-            .split(',')
-            .sort()
-            .join(',')}}`,
-    );
-  }
-  return series;
+  return new Set(
+    parseExposition(text).map(
+      ({ name, labels }) =>
+        `${name}{${Object.entries(labels)
+          .map(([label, value]) => `${label}=${JSON.stringify(value)}`)
+          .sort()
+          .join(',')}}`,
+    ),
+  );
 }
 
 /** Fails unless the route and prom-client's own metrics hold the same series: a comparison of different scrapes is no result. */
